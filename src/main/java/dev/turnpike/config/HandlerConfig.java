@@ -1,0 +1,60 @@
+package dev.turnpike.config;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** The terminal handler of a route: exactly one per route. */
+public sealed interface HandlerConfig {
+
+    /**
+     * Serves files below {@code root}.
+     *
+     * @param root          directory to serve (resolved to an absolute real path at load time)
+     * @param index         file names tried for a directory request
+     * @param spaFallback   file (relative to root) served with 200 when nothing else matches, for single-page apps
+     * @param listing       directory listing when no index file exists
+     * @param showHidden    serve dotfiles (hidden by default)
+     * @param precompressed serve {@code .br} / {@code .gz} siblings to clients that accept them
+     * @param cacheControl  Cache-Control header value for served files
+     * @param stripPrefix   path prefix removed before mapping to the file system
+     */
+    record Static(Path root, List<String> index, Optional<String> spaFallback, Listing listing, boolean showHidden,
+                  boolean precompressed, Optional<String> cacheControl, Optional<String> stripPrefix)
+            implements HandlerConfig {
+        public enum Listing { OFF, ON }
+    }
+
+    /**
+     * Forwards to one upstream origin.
+     *
+     * @param upstream        {@code http://host:port} origin, optionally with a base path that is prepended
+     * @param connectTimeout  TCP connect timeout
+     * @param responseTimeout time from the request being sent to the first response byte (504 when exceeded)
+     * @param idleTimeout     longest pause between two reads of the response body
+     * @param preserveHost    send the client's Host header instead of the upstream's authority
+     * @param stripPrefix     path prefix removed before forwarding
+     * @param setHeaders      request headers set (replaced) before forwarding; empty value removes
+     * @param maxIdlePerLoop  idle keep-alive connections kept per event loop
+     */
+    record Proxy(URI upstream, Duration connectTimeout, Duration responseTimeout, Duration idleTimeout,
+                 boolean preserveHost, Optional<String> stripPrefix, Map<String, String> setHeaders,
+                 int maxIdlePerLoop) implements HandlerConfig {
+        public Proxy {
+            setHeaders = Map.copyOf(setHeaders);
+        }
+    }
+
+    /** Answers directly. Body and header values may use placeholders such as {@code {path}}. */
+    record Respond(int status, String body, Map<String, String> headers) implements HandlerConfig {
+        public Respond {
+            headers = Map.copyOf(headers);
+        }
+    }
+
+    /** Redirects to {@code target}, which may use placeholders such as {@code {uri}}. */
+    record Redirect(int status, String target) implements HandlerConfig {}
+}

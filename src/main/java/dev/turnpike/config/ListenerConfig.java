@@ -1,0 +1,46 @@
+package dev.turnpike.config;
+
+import java.time.Duration;
+
+/**
+ * One address Turnpike accepts connections on.
+ *
+ * @param name     stable name used in logs (defaults to the address text)
+ * @param host     literal address or host name to bind; "0.0.0.0" or "::" for all
+ * @param port     TCP port; 0 picks an ephemeral port (tests)
+ * @param limits   sizes and connection counts that are answered with 4xx/5xx instead of crashing
+ * @param timeouts per-connection timeouts
+ */
+public record ListenerConfig(String name, String host, int port, Limits limits, Timeouts timeouts,
+                             SourcePosition position) {
+
+    /**
+     * @param maxRequestLine           request line bytes before 414
+     * @param maxHeaderSize            header section bytes before 431
+     * @param maxHeaderCount           header fields before 431
+     * @param maxBodySize              request body bytes before 413; 0 means unlimited
+     * @param maxConnections           open connections on this listener; more are refused with 503
+     * @param maxConnectionsPerClient  open connections from one client address; more are refused with 429; 0 = unlimited
+     */
+    public record Limits(int maxRequestLine, int maxHeaderSize, int maxHeaderCount, long maxBodySize,
+                         int maxConnections, int maxConnectionsPerClient) {
+        public static Limits defaults() {
+            return new Limits(8 * 1024, 32 * 1024, 100, 10L * 1024 * 1024, 100_000, 0);
+        }
+    }
+
+    /**
+     * @param requestHead time from the first byte of a request to the end of its head (408 when exceeded)
+     * @param requestBody longest pause between two reads of a request body (408 when exceeded)
+     * @param keepAlive   idle time allowed between requests on one connection
+     */
+    public record Timeouts(Duration requestHead, Duration requestBody, Duration keepAlive) {
+        public static Timeouts defaults() {
+            return new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(75));
+        }
+    }
+
+    public String address() {
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
+    }
+}

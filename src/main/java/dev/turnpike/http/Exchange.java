@@ -1,0 +1,366 @@
+package dev.turnpike.http;
+
+import dev.turnpike.accesslog.AccessLogEntry;
+import dev.turnpike.config.ErrorPages;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufHolder;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
+import io.netty.channel.FileRegion;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+
+import java.net.InetSocketAddress;
+
+/**
+ * One request and its response, independent of the protocol that carries it. Everything here runs on the
+ * exchange's event loop. A handler answers with {@link #respond}, or {@link #sendHead} then {@link #send} and
+ * {@link #end}; errors that Turnpike itself generates go through {@link #sendError} so that custom error pages
+ * apply. Reading the request body is opt-in through {@link #subscribeBody}; a body nobody subscribes to is
+ * discarded by the connection.
+ */
+public final class Exchange {
+    private final ExchangeTransport transport;
+    private final HttpServices services;
+    private final HttpRequest request;
+    private final RequestTarget target;
+    private final String host;
+    private final String scheme;
+    private final InetSocketAddress remoteAddress;
+    private final InetSocketAddress localAddress;
+    private final String requestId;
+    private final long startNanos = System.nanoTime();
+    private final long startMillis = System.currentTimeMillis();
+    private final boolean head;
+
+    private String routeName;
+    private ErrorPages routeErrorPages = ErrorPages.NONE;
+    private ErrorPages siteErrorPages = ErrorPages.NONE;
+    private String upstreamAddress;
+
+    private int status;
+    private boolean headSent;
+    private boolean finished;
+    private long bytesSent;
+    private Runnable writabilityListener;
+    private Runnable abortListener;
+
+    public Exchange(ExchangeTransport transport, HttpServices services, HttpRequest request, RequestTarget target,
+                    String host, String scheme, InetSocketAddress remoteAddress, InetSocketAddress localAddress) {
+        this.transport = transport;
+        this.services = services;
+        this.request = request;
+        this.target = target;
+        this.host = host;
+        this.scheme = scheme;
+        this.remoteAddress = remoteAddress;
+        this.localAddress = localAddress;
+        this.head = request.method() == HttpMethod.HEAD;
+        String suppliedId = request.headers().get(services.requestIdHeader());
+        this.requestId = RequestIds.isAcceptable(suppliedId) ? suppliedId : RequestIds.generate();
+    }
+
+    // ---- request -------------------------------------------------------------------------------------
+
+    public HttpRequest request() {
+        return request;
+    }
+
+    public HttpHeaders requestHeaders() {
+        return request.headers();
+    }
+
+    public HttpMethod method() {
+        return request.method();
+    }
+
+    /** Normalised path (see {@link RequestTarget}). */
+    public String path() {
+        return target.path();
+    }
+
+    /** Raw query without '?', or null. */
+    public String query() {
+        return target.query();
+    }
+
+    /** Effective host: lower case, without port or trailing dot; from the absolute-form target or Host. */
+    public String host() {
+        return host;
+    }
+
+    public String scheme() {
+        return scheme;
+    }
+
+    public String protocol() {
+        return transport.protocol();
+    }
+
+    public InetSocketAddress remoteAddress() {
+        return remoteAddress;
+    }
+
+    public InetSocketAddress localAddress() {
+        return localAddress;
+    }
+
+    public String requestId() {
+        return requestId;
+    }
+
+    public HttpServices services() {
+        return services;
+    }
+
+    public EventLoop eventLoop() {
+        return transport.channel().eventLoop();
+    }
+
+    public ByteBufAllocator alloc() {
+        return transport.channel().alloc();
+    }
+
+    /** Whether {@link FileRegion}s (sendfile) may be sent; false on TLS and HTTP/2. */
+    public boolean zeroCopy() {
+        return transport.zeroCopy();
+    }
+
+    public long startNanos() {
+        return startNanos;
+    }
+
+    // ---- routing results -------------------------------------------------------------------------------
+
+    public void routed(String routeName, ErrorPages siteErrorPages, ErrorPages routeErrorPages) {
+        this.routeName = routeName;
+        this.siteErrorPages = siteErrorPages;
+        this.routeErrorPages = routeErrorPages;
+    }
+
+    public String routeName() {
+        return routeName;
+    }
+
+    public ErrorPages siteErrorPages() {
+        return siteErrorPages;
+    }
+
+    public ErrorPages routeErrorPages() {
+        return routeErrorPages;
+    }
+
+    /** Records which upstream served the exchange, for the access log (never sent to the client). */
+    public void upstreamAddress(String address) {
+        this.upstreamAddress = address;
+    }
+
+    // ---- request body ----------------------------------------------------------------------------------
+
+    /** Starts delivering the body to {@code sink}; sends 100 Continue when the client asked for it. */
+    public void subscribeBody(BodySink sink) {
+        transport.subscribeBody(sink);
+    }
+
+    /** Stops reading the client (back-pressure) until {@link #resumeBody()}. */
+    public void pauseBody() {
+        transport.pauseBody();
+    }
+
+    public void resumeBody() {
+        transport.resumeBody();
+    }
+
+    // ---- response --------------------------------------------------------------------------------------
+
+    public boolean headSent() {
+        return headSent;
+    }
+
+    public boolean isFinished() {
+        return finished;
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public boolean isWritable() {
+        return transport.channel().isWritable();
+    }
+
+    /** Called on the event loop whenever the client's writability changes while this exchange runs. */
+    public void onWritabilityChanged(Runnable listener) {
+        this.writabilityListener = listener;
+    }
+
+    /** Called once if the exchange is aborted: the client went away or the connection is being torn down. */
+    public void onAbort(Runnable listener) {
+        this.abortListener = listener;
+    }
+
+    public ChannelFuture sendHead(HttpResponse response) {
+        if (headSent) {
+            throw new IllegalStateException("response head already sent");
+        }
+        headSent = true;
+        status = response.status().code();
+        HttpHeaders h = response.headers();
+        if (services.serverHeader() != null) {
+            h.set(HttpHeaderNames.SERVER, services.serverHeader());
+        } else {
+            h.remove(HttpHeaderNames.SERVER);
+        }
+        if (!h.contains(HttpHeaderNames.DATE)) {
+            h.set(HttpHeaderNames.DATE, HttpDate.now());
+        }
+        h.set(services.requestIdHeader(), requestId);
+        return transport.writeHead(response);
+    }
+
+    /** Writes a body part (HttpContent, ByteBuf, FileRegion or ChunkedInput) without flushing. */
+    public ChannelFuture send(Object content) {
+        return sendPart(content, false);
+    }
+
+    public ChannelFuture sendAndFlush(Object content) {
+        return sendPart(content, true);
+    }
+
+    private ChannelFuture sendPart(Object content, boolean flush) {
+        if (head) {
+            ReferenceCountUtil.release(content);
+            return transport.channel().newSucceededFuture();
+        }
+        bytesSent += sizeOf(content);
+        return transport.write(content, flush);
+    }
+
+    /** Ends the response; {@code last} may carry final bytes or trailers. */
+    public ChannelFuture end(LastHttpContent last) {
+        if (finished) {
+            ReferenceCountUtil.release(last);
+            return transport.channel().newSucceededFuture();
+        }
+        finished = true;
+        Object out = last;
+        if (head && last.content().isReadable()) {
+            last.release();
+            out = LastHttpContent.EMPTY_LAST_CONTENT;
+        } else {
+            bytesSent += last.content().readableBytes();
+        }
+        return transport.writeLast(out);
+    }
+
+    /** Ends the response after a body sent as a FileRegion or ChunkedInput (nothing more to frame). */
+    public ChannelFuture end() {
+        return end(LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+
+    public ChannelFuture respond(FullHttpResponse response) {
+        if (!response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+                && !response.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+        }
+        ByteBuf body = response.content().retain();
+        sendHead(response);
+        response.release();
+        if (head) {
+            body.release();
+            return end(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
+        bytesSent += body.readableBytes();
+        finished = true;
+        return transport.writeLast(new io.netty.handler.codec.http.DefaultLastHttpContent(body));
+    }
+
+    /** A convenience for short bodies. */
+    public ChannelFuture respond(HttpResponseStatus status, CharSequence contentType, ByteBuf body) {
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
+        if (contentType != null) {
+            r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        }
+        return respond(r);
+    }
+
+    /**
+     * Answers with an error Turnpike generated (404, 502 …), using the route's or site's custom page when
+     * one exists. If the head was already sent the response can only be cut: the connection is closed.
+     */
+    public void sendError(HttpResponseStatus status, String detail) {
+        if (headSent) {
+            abort();
+            return;
+        }
+        respond(services.errors().build(this, status, detail));
+    }
+
+    /** Gives up on the response: the connection is closed so the client sees it incomplete. */
+    public void abort() {
+        if (!finished) {
+            finished = true;
+            transport.abort();
+        }
+        fireAbort();
+    }
+
+    // ---- called by the transport -----------------------------------------------------------------------
+
+    /** The connection is gone or torn down before the exchange finished. */
+    public void transportClosed() {
+        if (!finished) {
+            finished = true;
+            fireAbort();
+        }
+    }
+
+    public void writabilityChanged() {
+        Runnable l = writabilityListener;
+        if (l != null) {
+            l.run();
+        }
+    }
+
+    private void fireAbort() {
+        Runnable l = abortListener;
+        abortListener = null;
+        if (l != null) {
+            l.run();
+        }
+    }
+
+    public AccessLogEntry toAccessLogEntry() {
+        HttpHeaders h = request.headers();
+        return new AccessLogEntry(startMillis, System.nanoTime() - startNanos,
+                remoteAddress.getAddress().getHostAddress(), request.method().name(), request.uri(),
+                transport.protocol(), status, bytesSent, h.get(HttpHeaderNames.REFERER),
+                h.get(HttpHeaderNames.USER_AGENT), host, requestId, routeName, upstreamAddress);
+    }
+
+    private static long sizeOf(Object content) {
+        if (content instanceof ByteBufHolder holder) {
+            return holder.content().readableBytes();
+        }
+        if (content instanceof ByteBuf buf) {
+            return buf.readableBytes();
+        }
+        if (content instanceof FileRegion region) {
+            return region.count();
+        }
+        if (content instanceof io.netty.handler.stream.ChunkedInput<?> input) {
+            return Math.max(0, input.length());
+        }
+        return 0;
+    }
+}

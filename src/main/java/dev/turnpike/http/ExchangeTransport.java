@@ -1,0 +1,35 @@
+package dev.turnpike.http;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.handler.codec.http.HttpResponse;
+
+/**
+ * What a protocol connection (HTTP/1.1 now, an HTTP/2 stream later) provides to the exchange it carries.
+ * Implemented by the connection handler; handlers never see it, they talk to {@link Exchange}.
+ */
+public interface ExchangeTransport {
+    Channel channel();
+
+    /** Whether a {@link io.netty.channel.FileRegion} may be written (plain TCP, no TLS, no HTTP/2). */
+    boolean zeroCopy();
+
+    String protocol();
+
+    void subscribeBody(BodySink sink);
+
+    void pauseBody();
+
+    void resumeBody();
+
+    /** Writes the response head; the transport adds connection-management headers. */
+    ChannelFuture writeHead(HttpResponse head);
+
+    ChannelFuture write(Object content, boolean flush);
+
+    /** Writes and flushes the final part; the exchange is complete when the returned future is. */
+    ChannelFuture writeLast(Object last);
+
+    /** The response cannot be completed: close the connection so the client sees a truncated response. */
+    void abort();
+}

@@ -1,0 +1,650 @@
+package dev.turnpike.http1;
+
+import dev.turnpike.config.ListenerConfig;
+import dev.turnpike.http.BodySink;
+import dev.turnpike.http.Exchange;
+import dev.turnpike.http.ExchangeTransport;
+import dev.turnpike.http.HttpServices;
+import dev.turnpike.http.RequestBodyException;
+import dev.turnpike.http.RequestTarget;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * One HTTP/1.1 client connection: turns decoded requests into {@link Exchange}s one at a time, answers
+ * pipelined requests in order, manages keep-alive, 100-continue, the request-body hand-off and the
+ * connection's timeouts, and closes after framing errors. It never blocks: everything happens on the
+ * connection's event loop.
+ */
+public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
+        implements ExchangeTransport, StrictHttp1RequestDecoder.Listener {
+    private static final Logger LOG = LoggerFactory.getLogger(Http1ServerHandler.class);
+
+    /** Body bytes buffered for a handler that has not subscribed yet before reading from the client pauses. */
+    private static final int BODY_BUFFER_LIMIT = 64 * 1024;
+
+    private enum Phase { WAIT_REQUEST, HEAD, BODY, PROCESSING }
+
+    private final Supplier<HttpServices> services;
+    private final StrictHttp1RequestDecoder decoder;
+    private final Http1ResponseEncoder encoder;
+    private final ListenerConfig.Limits limits;
+    private final long headTimeoutNanos;
+    private final long bodyTimeoutNanos;
+    private final long keepAliveNanos;
+    private final String scheme;
+    private final boolean zeroCopy;
+
+    private ChannelHandlerContext ctx;
+    private final ArrayDeque<Object> pipelined = new ArrayDeque<>(4);
+    private boolean processingPipelined;
+
+    private Exchange current;
+    private HttpRequest currentRequest;
+    private boolean requestComplete;
+    private boolean responseDone;
+    private boolean closeAfterResponse;
+    private boolean expectContinue;
+    private BodySink sink;
+    private ArrayDeque<HttpContent> bodyBuffer;
+    private long bodyBuffered;
+    private long bodyBytes;
+    private boolean bodyPaused;
+    private boolean draining;
+
+    private Phase phase = Phase.WAIT_REQUEST;
+    private long deadline;
+    private ScheduledFuture<?> timer;
+
+    public Http1ServerHandler(Supplier<HttpServices> services, StrictHttp1RequestDecoder decoder,
+                              Http1ResponseEncoder encoder, ListenerConfig listener, String scheme, boolean zeroCopy) {
+        this.services = services;
+        this.decoder = decoder;
+        this.encoder = encoder;
+        this.limits = listener.limits();
+        this.headTimeoutNanos = listener.timeouts().requestHead().toNanos();
+        this.bodyTimeoutNanos = listener.timeouts().requestBody().toNanos();
+        this.keepAliveNanos = listener.timeouts().keepAlive().toNanos();
+        this.scheme = scheme;
+        this.zeroCopy = zeroCopy;
+        decoder.setListener(this);
+    }
+
+    /** Builds the decoder, encoder and this handler for a fresh connection. */
+    public static void install(Channel ch, Supplier<HttpServices> services, ListenerConfig listener, String scheme,
+                               boolean zeroCopy) {
+        ListenerConfig.Limits l = listener.limits();
+        StrictHttp1RequestDecoder decoder = new StrictHttp1RequestDecoder(
+                new Http1Limits(l.maxRequestLine(), l.maxHeaderSize(), l.maxHeaderCount()));
+        Http1ResponseEncoder encoder = new Http1ResponseEncoder();
+        ch.pipeline().addLast("h1-decoder", decoder)
+                .addLast("h1-encoder", encoder)
+                .addLast("h1-handler", new Http1ServerHandler(services, decoder, encoder, listener, scheme, zeroCopy));
+    }
+
+    // ---- lifecycle ---------------------------------------------------------------------------------------
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        if (ctx.channel().isActive()) {
+            arm(Phase.WAIT_REQUEST, headTimeoutNanos);
+        }
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        arm(Phase.WAIT_REQUEST, headTimeoutNanos);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancelTimer();
+        Exchange ex = current;
+        BodySink s = sink;
+        current = null;
+        sink = null;
+        releaseBuffered();
+        if (s != null && !requestComplete) {
+            s.onError(new java.nio.channels.ClosedChannelException());
+        }
+        if (ex != null && !ex.isFinished()) {
+            ex.transportClosed();
+            logExchange(ex);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (!(cause instanceof java.io.IOException)) {
+            LOG.warn("closing connection from {} after an unexpected error", ctx.channel().remoteAddress(), cause);
+        }
+        ctx.close();
+    }
+
+    /** Graceful shutdown: finish the exchange in flight (its response says Connection: close), then close. */
+    public void drain() {
+        draining = true;
+        if (current == null && pipelined.isEmpty()) {
+            ctx.close();
+        }
+    }
+
+    // ---- inbound -----------------------------------------------------------------------------------------
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!pipelined.isEmpty()) {
+            pipelined.add(msg);
+            updateAutoRead();
+            return;
+        }
+        onMessage(msg);
+    }
+
+    @Override
+    public void onRequestHeadStarted() {
+        if (current == null && pipelined.isEmpty() && phase == Phase.WAIT_REQUEST) {
+            arm(Phase.HEAD, headTimeoutNanos);
+        }
+    }
+
+    private void onMessage(Object msg) {
+        if (responseDone) {
+            // The response is out; what remains of its request body is read and dropped.
+            if (msg instanceof HttpContent c) {
+                boolean last = c instanceof LastHttpContent;
+                bodyBytes += c.content().readableBytes();
+                c.release();
+                if (limits.maxBodySize() > 0 && bodyBytes > limits.maxBodySize()) {
+                    ctx.close();
+                } else if (last) {
+                    requestComplete = true;
+                    afterExchange();
+                } else {
+                    touchBodyTimer();
+                }
+            } else {
+                ReferenceCountUtil.release(msg);
+                ctx.close();
+            }
+            return;
+        }
+        if (current != null && !requestComplete && (msg instanceof HttpContent || msg instanceof Http1DecodeError)) {
+            if (msg instanceof HttpContent c) {
+                onBody(c);
+            } else {
+                onBodyError((Http1DecodeError) msg);
+            }
+            return;
+        }
+        if (current != null) {
+            pipelined.add(msg);
+            updateAutoRead();
+            return;
+        }
+        if (msg instanceof HttpRequest req) {
+            startExchange(req);
+        } else if (msg instanceof Http1DecodeError err) {
+            rejectMalformed(err);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void startExchange(HttpRequest req) {
+        HttpServices svc = services.get();
+        currentRequest = req;
+        requestComplete = false;
+        responseDone = false;
+        expectContinue = false;
+        sink = null;
+        bodyBytes = 0;
+        boolean hasBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;
+        if (hasBody) {
+            arm(Phase.BODY, bodyTimeoutNanos);
+        } else {
+            disarm(Phase.PROCESSING);
+        }
+
+        RequestTarget target = RequestTarget.parse(req.uri());
+        String authority = target != null && target.authority() != null
+                ? target.authority() : req.headers().get(HttpHeaderNames.HOST);
+        Exchange ex = new Exchange(this, svc, req, target != null ? target : new RequestTarget("/", null, null),
+                hostOf(authority), scheme, (InetSocketAddress) ctx.channel().remoteAddress(),
+                (InetSocketAddress) ctx.channel().localAddress());
+        current = ex;
+        try {
+            if (target == null) {
+                closeAfterResponse = true;
+                ex.sendError(HttpResponseStatus.BAD_REQUEST, "The request target is malformed.");
+                return;
+            }
+            String expect = req.headers().get(HttpHeaderNames.EXPECT);
+            if (expect != null) {
+                if (expect.equalsIgnoreCase("100-continue") && req.protocolVersion() == HttpVersion.HTTP_1_1) {
+                    expectContinue = hasBody;
+                } else {
+                    closeAfterResponse = true;
+                    ex.sendError(HttpResponseStatus.EXPECTATION_FAILED, "Only 100-continue is supported.");
+                    return;
+                }
+            }
+            if (limits.maxBodySize() > 0 && HttpUtil.getContentLength(req, 0L) > limits.maxBodySize()) {
+                closeAfterResponse = true;
+                ex.sendError(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                        "The request body is larger than " + limits.maxBodySize() + " bytes.");
+                return;
+            }
+            HttpMethod method = req.method();
+            if (method == HttpMethod.CONNECT || method == HttpMethod.TRACE) {
+                ex.sendError(HttpResponseStatus.METHOD_NOT_ALLOWED, method.name() + " is not served here.");
+                return;
+            }
+            if (target.path().equals("*")) {
+                answerAsteriskOptions(ex);
+                return;
+            }
+            svc.dispatcher().dispatch(ex);
+        } catch (Throwable t) {
+            LOG.error("handler failed for {} {}", req.method(), req.uri(), t);
+            if (!ex.isFinished()) {
+                ex.sendError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "The server failed to handle the request.");
+            }
+        }
+    }
+
+    private void answerAsteriskOptions(Exchange ex) {
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.EMPTY_BUFFER);
+        r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+        ex.respond(r);
+    }
+
+    private void onBody(HttpContent c) {
+        bodyBytes += c.content().readableBytes();
+        if (limits.maxBodySize() > 0 && bodyBytes > limits.maxBodySize()) {
+            c.release();
+            failBody(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                    "The request body is larger than " + limits.maxBodySize() + " bytes.");
+            return;
+        }
+        boolean last = c instanceof LastHttpContent;
+        if (last) {
+            requestComplete = true;
+            if (phase == Phase.BODY) {
+                disarm(Phase.PROCESSING);
+            }
+        } else {
+            touchBodyTimer();
+        }
+        if (sink != null) {
+            deliver(sink, c);
+        } else {
+            if (bodyBuffer == null) {
+                bodyBuffer = new ArrayDeque<>(4);
+            }
+            bodyBuffer.add(c);
+            bodyBuffered += c.content().readableBytes();
+            updateAutoRead();
+        }
+    }
+
+    private void onBodyError(Http1DecodeError err) {
+        failBody(err.status(), err.reason());
+    }
+
+    /** The body cannot be completed: tell the handler, answer if nothing was sent yet, and close. */
+    private void failBody(HttpResponseStatus status, String reason) {
+        Exchange ex = current;
+        BodySink s = sink;
+        sink = null;
+        requestComplete = true;
+        closeAfterResponse = true;
+        releaseBuffered();
+        if (s != null) {
+            s.onError(new RequestBodyException(status, reason));
+        }
+        if (ex != null && !ex.isFinished()) {
+            ex.sendError(status, reason);
+        } else {
+            ctx.close();
+        }
+    }
+
+    private static void deliver(BodySink s, HttpContent c) {
+        if (c instanceof LastHttpContent last) {
+            s.onEnd(last);
+        } else {
+            s.onContent(c);
+        }
+    }
+
+    private void rejectMalformed(Http1DecodeError err) {
+        cancelTimer();
+        String body = "<!DOCTYPE html>\n<html><head><title>" + err.status() + "</title></head><body><h1>"
+                + err.status() + "</h1><p>" + dev.turnpike.http.ErrorResponder.escapeHtml(err.reason())
+                + "</p></body></html>\n";
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, err.status(),
+                ByteBufUtil.writeUtf8(ctx.alloc(), body));
+        HttpServices svc = services.get();
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, dev.turnpike.http.ErrorResponder.TEXT_HTML_UTF8)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes())
+                .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
+                .set(HttpHeaderNames.DATE, dev.turnpike.http.HttpDate.now());
+        if (svc.serverHeader() != null) {
+            r.headers().set(HttpHeaderNames.SERVER, svc.serverHeader());
+        }
+        encoder.answeringHead(false);
+        ctx.channel().config().setAutoRead(false);
+        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        LOG.debug("rejected request from {}: {} {}", ctx.channel().remoteAddress(), err.status().code(), err.reason());
+    }
+
+    // ---- ExchangeTransport -------------------------------------------------------------------------------
+
+    @Override
+    public Channel channel() {
+        return ctx.channel();
+    }
+
+    @Override
+    public boolean zeroCopy() {
+        return zeroCopy;
+    }
+
+    @Override
+    public String protocol() {
+        return currentRequest != null && currentRequest.protocolVersion() == HttpVersion.HTTP_1_0 ? "HTTP/1.0" : "HTTP/1.1";
+    }
+
+    @Override
+    public void subscribeBody(BodySink s) {
+        if (sink != null) {
+            throw new IllegalStateException("request body already subscribed");
+        }
+        sink = s;
+        if (expectContinue && !requestComplete) {
+            expectContinue = false;
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
+                    Unpooled.EMPTY_BUFFER));
+        }
+        if (bodyBuffer != null) {
+            HttpContent c;
+            while (sink == s && (c = bodyBuffer.poll()) != null) {
+                bodyBuffered -= c.content().readableBytes();
+                deliver(s, c);
+            }
+        }
+        updateAutoRead();
+    }
+
+    @Override
+    public void pauseBody() {
+        bodyPaused = true;
+        updateAutoRead();
+    }
+
+    @Override
+    public void resumeBody() {
+        bodyPaused = false;
+        updateAutoRead();
+    }
+
+    @Override
+    public ChannelFuture writeHead(HttpResponse head) {
+        HttpHeaders h = head.headers();
+        HttpRequest req = currentRequest;
+        boolean close = closeAfterResponse || draining || !HttpUtil.isKeepAlive(req)
+                || h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true);
+        if (!close && !requestComplete && sink == null && expectContinue) {
+            // The client is waiting for 100-continue that will never come; it must not send the body now.
+            close = true;
+        }
+        boolean bodyAllowed = req.method() != HttpMethod.HEAD && head.status().code() >= 200
+                && head.status().code() != 204 && head.status().code() != 304;
+        boolean framed = h.contains(HttpHeaderNames.CONTENT_LENGTH) || HttpUtil.isTransferEncodingChunked(head);
+        if (req.protocolVersion() == HttpVersion.HTTP_1_0) {
+            if (HttpUtil.isTransferEncodingChunked(head)) {
+                h.remove(HttpHeaderNames.TRANSFER_ENCODING);
+                close = true;
+            } else if (!framed && bodyAllowed) {
+                close = true;
+            }
+            if (!close) {
+                h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            }
+        } else if (!framed && bodyAllowed) {
+            HttpUtil.setTransferEncodingChunked(head, true);
+        }
+        if (close) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            closeAfterResponse = true;
+        }
+        encoder.answeringHead(req.method() == HttpMethod.HEAD);
+        return ctx.write(head);
+    }
+
+    @Override
+    public ChannelFuture write(Object content, boolean flush) {
+        return flush ? ctx.writeAndFlush(content) : ctx.write(content);
+    }
+
+    @Override
+    public ChannelFuture writeLast(Object last) {
+        Exchange ex = current;
+        ChannelFuture f = ctx.writeAndFlush(last);
+        f.addListener(future -> exchangeWritten(ex, future.isSuccess()));
+        return f;
+    }
+
+    @Override
+    public void abort() {
+        closeAfterResponse = true;
+        ctx.close();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        Exchange ex = current;
+        if (ex != null) {
+            ex.writabilityChanged();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    // ---- completion ----------------------------------------------------------------------------------------
+
+    private void exchangeWritten(Exchange ex, boolean success) {
+        if (ex != current) {
+            return;
+        }
+        logExchange(ex);
+        if (!success || closeAfterResponse || draining) {
+            current = null;
+            ctx.close();
+            return;
+        }
+        if (!requestComplete) {
+            // Nobody read the rest of the body: drop it as it arrives, then carry on with the next request.
+            responseDone = true;
+            if (sink != null) {
+                sink = null;
+            }
+            releaseBuffered();
+            arm(Phase.BODY, bodyTimeoutNanos);
+            updateAutoRead();
+            return;
+        }
+        afterExchange();
+    }
+
+    private void afterExchange() {
+        current = null;
+        responseDone = false;
+        sink = null;
+        releaseBuffered();
+        if (draining) {
+            ctx.close();
+            return;
+        }
+        if (decoder.isMidRequest()) {
+            arm(Phase.HEAD, headTimeoutNanos);
+        } else {
+            arm(Phase.WAIT_REQUEST, keepAliveNanos);
+        }
+        processPipelined();
+        updateAutoRead();
+    }
+
+    private void processPipelined() {
+        if (processingPipelined) {
+            return;
+        }
+        processingPipelined = true;
+        try {
+            while (!pipelined.isEmpty() && ctx.channel().isActive()
+                    && (current == null || !requestComplete || responseDone)) {
+                onMessage(pipelined.poll());
+            }
+        } finally {
+            processingPipelined = false;
+        }
+    }
+
+    private void logExchange(Exchange ex) {
+        try {
+            ex.services().accessLog().log(ex.toAccessLogEntry());
+        } catch (RuntimeException e) {
+            LOG.warn("access log failed", e);
+        }
+    }
+
+    // ---- flow control ---------------------------------------------------------------------------------------
+
+    private void updateAutoRead() {
+        boolean read = pipelined.isEmpty() && !bodyPaused && bodyBuffered <= BODY_BUFFER_LIMIT;
+        var config = ctx.channel().config();
+        if (config.isAutoRead() != read) {
+            config.setAutoRead(read);
+        }
+    }
+
+    private void releaseBuffered() {
+        if (bodyBuffer != null) {
+            HttpContent c;
+            while ((c = bodyBuffer.poll()) != null) {
+                c.release();
+            }
+        }
+        bodyBuffered = 0;
+        bodyPaused = false;
+    }
+
+    // ---- timers: one scheduled task per connection, re-armed lazily ---------------------------------------
+
+    private void arm(Phase p, long timeoutNanos) {
+        phase = p;
+        deadline = System.nanoTime() + timeoutNanos;
+        if (timer == null) {
+            timer = ctx.executor().schedule(this::onTimer, timeoutNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void touchBodyTimer() {
+        if (phase == Phase.BODY) {
+            deadline = System.nanoTime() + bodyTimeoutNanos;
+        }
+    }
+
+    private void disarm(Phase p) {
+        phase = p;
+        deadline = 0;
+    }
+
+    private void cancelTimer() {
+        deadline = 0;
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    private void onTimer() {
+        timer = null;
+        if (deadline == 0 || !ctx.channel().isActive()) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (now < deadline) {
+            timer = ctx.executor().schedule(this::onTimer, deadline - now, TimeUnit.NANOSECONDS);
+            return;
+        }
+        switch (phase) {
+            case WAIT_REQUEST -> ctx.close();
+            case HEAD -> {
+                if (current == null) {
+                    rejectMalformed(new Http1DecodeError(HttpResponseStatus.REQUEST_TIMEOUT,
+                            "The request head was not received in time."));
+                } else {
+                    ctx.close();
+                }
+            }
+            case BODY -> {
+                if (current != null && !current.headSent()) {
+                    failBody(HttpResponseStatus.REQUEST_TIMEOUT, "The request body was not received in time.");
+                } else {
+                    ctx.close();
+                }
+            }
+            case PROCESSING -> { }
+        }
+    }
+
+    static String hostOf(String authority) {
+        if (authority == null || authority.isEmpty()) {
+            return "";
+        }
+        String host;
+        if (authority.charAt(0) == '[') {
+            int end = authority.indexOf(']');
+            host = end < 0 ? authority : authority.substring(0, end + 1);
+        } else {
+            int colon = authority.lastIndexOf(':');
+            host = colon < 0 ? authority : authority.substring(0, colon);
+        }
+        if (host.endsWith(".")) {
+            host = host.substring(0, host.length() - 1);
+        }
+        return host.toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,65 @@
+package dev.turnpike.routing;
+
+import dev.turnpike.config.ErrorPages;
+import dev.turnpike.config.PathMatch;
+import dev.turnpike.config.SourcePosition;
+import dev.turnpike.http.Handler;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** A compiled route: its conditions, ready to test against a request, and the handler that answers. */
+public record Route(String name, PathMatch path, Set<HttpMethod> methods, List<Map.Entry<String, String>> headers,
+                    Handler handler, ErrorPages errorPages, SourcePosition position, int fileIndex) {
+
+    boolean matchesPath(String requestPath) {
+        return switch (path) {
+            case null -> true;
+            case PathMatch.Exact(String p) -> requestPath.equals(p);
+            case PathMatch.Prefix(String p) -> requestPath.startsWith(p);
+            case PathMatch.Regex(var pattern) -> pattern.matcher(requestPath).find();
+        };
+    }
+
+    boolean matchesHeaders(HttpHeaders requestHeaders) {
+        for (int i = 0; i < headers.size(); i++) {
+            Map.Entry<String, String> h = headers.get(i);
+            String wanted = h.getValue();
+            if (wanted.equals("*")) {
+                if (!requestHeaders.contains(h.getKey())) {
+                    return false;
+                }
+            } else if (!requestHeaders.containsValue(h.getKey(), wanted, false)
+                    && !wanted.equals(requestHeaders.get(h.getKey()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    boolean matchesMethod(HttpMethod method) {
+        return methods.isEmpty() || methods.contains(method)
+                || (method == HttpMethod.HEAD && methods.contains(HttpMethod.GET));
+    }
+
+    /** Precedence: exact path, then longest prefix, then regex, then no path (see docs/configuration.md). */
+    int kindRank() {
+        return switch (path) {
+            case null -> 0;
+            case PathMatch.Regex r -> 1;
+            case PathMatch.Prefix p -> 2;
+            case PathMatch.Exact e -> 3;
+        };
+    }
+
+    int prefixLength() {
+        return path instanceof PathMatch.Prefix(String p) ? p.length() : 0;
+    }
+
+    int conditionCount() {
+        return methods.size() + headers.size();
+    }
+}

@@ -1,0 +1,226 @@
+package dev.turnpike.server;
+
+import dev.turnpike.config.ListenerConfig;
+import dev.turnpike.config.ServerSettings;
+import dev.turnpike.config.TurnpikeConfig;
+import dev.turnpike.handler.HandlerContext;
+import dev.turnpike.http.HttpServices;
+import dev.turnpike.http1.Http1ServerHandler;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.AdaptiveByteBufAllocator;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A running Turnpike: event loops, listeners and the current configuration snapshot. Everything is
+ * validated and compiled before the first socket is bound; a failure to bind closes what was opened.
+ */
+public final class TurnpikeServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TurnpikeServer.class);
+
+    private final Transport transport;
+    private final EventLoopGroup group;
+    private final ExecutorService blockingExecutor;
+    private final ByteBufAllocator allocator;
+    private final AtomicReference<Snapshot> snapshot = new AtomicReference<>();
+    private final ChannelGroup connections = new DefaultChannelGroup("connections", GlobalEventExecutor.INSTANCE);
+    private final List<Channel> serverChannels = new ArrayList<>();
+    private final List<InetSocketAddress> boundAddresses = new ArrayList<>();
+    private final Duration shutdownTimeout;
+    private boolean stopped;
+
+    private TurnpikeServer(TurnpikeConfig config) {
+        ServerSettings s = config.server();
+        this.transport = Transport.select(s.transport());
+        int loops = s.eventLoops() > 0 ? s.eventLoops() : Runtime.getRuntime().availableProcessors();
+        this.group = new MultiThreadIoEventLoopGroup(loops, new DefaultThreadFactory("turnpike-io", true),
+                transport.ioHandlerFactory());
+        int blockingThreads = Math.max(4, loops * 2);
+        this.blockingExecutor = new ThreadPoolExecutor(blockingThreads, blockingThreads, 30, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(4096), new DefaultThreadFactory("turnpike-blocking", true),
+                new ThreadPoolExecutor.CallerRunsPolicy());
+        ((ThreadPoolExecutor) blockingExecutor).allowCoreThreadTimeOut(true);
+        this.allocator = switch (s.allocator()) {
+            case POOLED -> PooledByteBufAllocator.DEFAULT;
+            case ADAPTIVE -> new AdaptiveByteBufAllocator();
+            case UNPOOLED -> UnpooledByteBufAllocator.DEFAULT;
+        };
+        this.shutdownTimeout = s.shutdownTimeout();
+        LOG.info("starting: transport={} event_loops={} allocator={} java={} jvm_flags={}", transport.name(), loops,
+                s.allocator().name().toLowerCase(java.util.Locale.ROOT), Runtime.version(), relevantJvmFlags());
+    }
+
+    /** Compiles {@code config}, binds every listener and returns the running server. */
+    public static TurnpikeServer start(TurnpikeConfig config) throws ServerStartException {
+        TurnpikeServer server = new TurnpikeServer(config);
+        try {
+            server.snapshot.set(Snapshot.compile(config, server.handlerContext()));
+            for (ListenerConfig listener : config.listeners()) {
+                server.bind(listener);
+            }
+            return server;
+        } catch (ServerStartException e) {
+            server.close();
+            throw e;
+        } catch (RuntimeException e) {
+            server.close();
+            throw new ServerStartException("could not start: " + e.getMessage(), e);
+        }
+    }
+
+    public HandlerContext handlerContext() {
+        return new HandlerContext(transport.socketChannelClass(), blockingExecutor);
+    }
+
+    private void bind(ListenerConfig listener) throws ServerStartException {
+        ConnectionLimiter.Counters counters = new ConnectionLimiter.Counters(
+                listener.limits().maxConnections(), listener.limits().maxConnectionsPerClient());
+        boolean zeroCopy = true;
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(transport.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .option(ChannelOption.ALLOCATOR, allocator)
+                .childOption(ChannelOption.ALLOCATOR, allocator)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        connections.add(ch);
+                        ch.pipeline().addLast("limiter", new ConnectionLimiter(counters));
+                        Http1ServerHandler.install(ch, TurnpikeServer.this::services, listener, "http", zeroCopy);
+                    }
+                });
+        InetSocketAddress address = new InetSocketAddress(listener.host(), listener.port());
+        try {
+            Channel ch = b.bind(address).sync().channel();
+            serverChannels.add(ch);
+            InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
+            boundAddresses.add(bound);
+            LOG.info("listener {} up on http://{}:{}", listener.name(), hostText(bound), bound.getPort());
+        } catch (Exception e) {
+            throw new ServerStartException("cannot listen on " + listener.address() + " (" + listener.position()
+                    + "): " + describe(e), e);
+        }
+    }
+
+    private static String describe(Throwable e) {
+        String m = e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : m;
+    }
+
+    private static String hostText(InetSocketAddress a) {
+        String h = a.getAddress().getHostAddress();
+        return h.indexOf(':') >= 0 ? "[" + h + "]" : h;
+    }
+
+    HttpServices services() {
+        return snapshot.get().services();
+    }
+
+    public Snapshot snapshot() {
+        return snapshot.get();
+    }
+
+    /** Addresses actually bound, in listener order (useful with port 0). */
+    public List<InetSocketAddress> boundAddresses() {
+        return List.copyOf(boundAddresses);
+    }
+
+    public String transportName() {
+        return transport.name();
+    }
+
+    /**
+     * Stops accepting, lets in-flight exchanges finish for up to {@code timeout} (their responses carry
+     * Connection: close), then closes what is left and releases the event loops.
+     */
+    public synchronized void shutdown(Duration timeout) {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
+        long start = System.nanoTime();
+        for (Channel ch : serverChannels) {
+            ch.close().awaitUninterruptibly();
+        }
+        for (Channel ch : connections) {
+            ch.eventLoop().execute(() -> {
+                Http1ServerHandler h = ch.pipeline().get(Http1ServerHandler.class);
+                if (h != null) {
+                    h.drain();
+                } else {
+                    ch.close();
+                }
+            });
+        }
+        long deadline = start + timeout.toNanos();
+        while (!connections.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int forced = connections.size();
+        connections.close().awaitUninterruptibly();
+        Snapshot s = snapshot.getAndSet(null);
+        if (s != null) {
+            s.close();
+        }
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+        blockingExecutor.shutdownNow();
+        LOG.info("stopped after {} ms; {} connection(s) closed at the deadline",
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), forced);
+    }
+
+    public Duration shutdownTimeout() {
+        return shutdownTimeout;
+    }
+
+    @Override
+    public void close() {
+        shutdown(Duration.ZERO);
+    }
+
+    /** The JVM flags that matter for Netty on Java 25, as actually in effect, for the startup log. */
+    static String relevantJvmFlags() {
+        List<String> flags = new ArrayList<>();
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.startsWith("--sun-misc-unsafe-memory-access") || arg.startsWith("--enable-native-access")
+                    || arg.startsWith("-XX:AOTCache") || arg.startsWith("-Xmx") || arg.startsWith("-XX:+Use")
+                    || arg.startsWith("-Dio.netty")) {
+                flags.add(arg);
+            }
+        }
+        return flags.isEmpty() ? "none" : String.join(" ", flags);
+    }
+}
