@@ -8,7 +8,8 @@ import java.util.Set;
 
 /**
  * A string with placeholders such as {@code https://{host}{uri}}, compiled once at load time and expanded
- * per request without parsing. {@code {{} } and {@code {}}} are not special; an unknown name is a load error.
+ * per request without parsing. Only {@code {identifier}} is a placeholder, so JSON and CSS text needs no
+ * escaping; an unknown identifier is a load error rather than silently literal.
  */
 public final class Template {
 
@@ -33,30 +34,38 @@ public final class Template {
         int i = 0;
         while (i < text.length()) {
             char c = text.charAt(i);
-            if (c == '{') {
-                int end = text.indexOf('}', i + 1);
-                if (end < 0) {
-                    throw new IllegalArgumentException("placeholder opened at character " + (i + 1) + " is not closed with '}'");
-                }
-                String name = text.substring(i + 1, end);
-                if (!NAMES.contains(name)) {
-                    throw new IllegalArgumentException("unknown placeholder {" + name + "}; known: " + String.join(", ", NAMES.stream().sorted().map(n -> "{" + n + "}").toList()));
-                }
-                if (!literal.isEmpty()) {
-                    parts.add(new Literal(literal.toString()));
-                    literal.setLength(0);
-                }
-                parts.add(new Placeholder(name));
-                i = end + 1;
-            } else {
+            int end = c == '{' ? identifierEnd(text, i + 1) : -1;
+            if (end < 0 || end >= text.length() || text.charAt(end) != '}') {
+                // Only {identifier} is a placeholder; any other brace (JSON, CSS) is literal text.
                 literal.append(c);
                 i++;
+                continue;
             }
+            String name = text.substring(i + 1, end);
+            if (!NAMES.contains(name)) {
+                throw new IllegalArgumentException("unknown placeholder {" + name + "}; known: "
+                        + String.join(", ", NAMES.stream().sorted().map(n -> "{" + n + "}").toList()));
+            }
+            if (!literal.isEmpty()) {
+                parts.add(new Literal(literal.toString()));
+                literal.setLength(0);
+            }
+            parts.add(new Placeholder(name));
+            i = end + 1;
         }
         if (!literal.isEmpty()) {
             parts.add(new Literal(literal.toString()));
         }
         return new Template(text, parts.toArray(Part[]::new));
+    }
+
+    /** Index just past a run of [a-z_] starting at {@code from}, or -1 when the run is empty. */
+    private static int identifierEnd(String text, int from) {
+        int i = from;
+        while (i < text.length() && ((text.charAt(i) >= 'a' && text.charAt(i) <= 'z') || text.charAt(i) == '_')) {
+            i++;
+        }
+        return i == from ? -1 : i;
     }
 
     public boolean isConstant() {

@@ -1,0 +1,1258 @@
+package dev.turnpike.config;
+
+import dev.turnpike.config.ConfigReader.Fields;
+import dev.turnpike.handler.Template;
+import org.snakeyaml.engine.v2.nodes.Node;
+import org.snakeyaml.engine.v2.nodes.ScalarNode;
+import org.snakeyaml.engine.v2.nodes.SequenceNode;
+import org.snakeyaml.engine.v2.nodes.Tag;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Reads a Turnpike YAML configuration and validates all of it before anything listens. Every problem found is
+ * collected (not just the first) and reported as {@code file:line:column: key: message}; see docs/configuration.md.
+ */
+public final class ConfigLoader {
+
+    /** Source name of the configuration built into the jar. */
+    public static final String EMBEDDED_SOURCE = "<embedded>";
+    /** Classpath location of the built-in configuration. */
+    public static final String EMBEDDED_RESOURCE = "/dev/turnpike/config/embedded-default.yaml";
+
+    static final long MAX_ERROR_PAGE_BYTES = 1024 * 1024;
+
+    // ---------------------------------------------------------------------------------------------- schema
+
+    static final List<String> TOP_KEYS = List.of("server", "listen", "listeners", "access_log", "sites");
+    static final List<String> SERVER_KEYS = List.of("event_loops", "allocator", "transport", "server_header",
+            "shutdown_timeout", "trusted_proxies", "request_id_header");
+    static final List<String> LISTENER_KEYS = List.of("address", "name", "limits", "timeouts");
+    static final List<String> LIMIT_KEYS = List.of("max_request_line", "max_header_size", "max_header_count",
+            "max_body_size", "max_connections", "max_connections_per_client");
+    static final List<String> TIMEOUT_KEYS = List.of("request_head", "request_body", "keep_alive");
+    static final List<String> ACCESS_LOG_KEYS = List.of("format", "output");
+    static final List<String> SITE_KEYS = List.of("name", "host", "hosts", "error_pages", "routes");
+    static final List<String> HANDLER_KEYS = List.of("static", "proxy", "respond", "redirect");
+    static final List<String> ROUTE_KEYS = List.of("name", "path", "regex", "methods", "headers", "error_pages",
+            "static", "proxy", "respond", "redirect");
+    static final List<String> STATIC_KEYS = List.of("root", "index", "spa_fallback", "listing", "show_hidden",
+            "precompressed", "cache_control", "strip_prefix");
+    static final List<String> PROXY_KEYS = List.of("upstream", "connect_timeout", "response_timeout",
+            "idle_timeout", "preserve_host", "strip_prefix", "set_headers", "max_idle_per_loop");
+    static final List<String> RESPOND_KEYS = List.of("status", "body", "headers");
+    static final List<String> REDIRECT_KEYS = List.of("to", "status");
+    static final List<String> ERROR_PAGE_KEYS = List.of("html", "json");
+
+    private static final Map<String, String> TOP_HINTS = hints(
+            Map.of("server", SERVER_KEYS, "listeners[]", List.of("address", "limits", "timeouts"),
+                    "sites[]", List.of("host", "hosts", "routes", "error_pages")));
+    private static final Map<String, String> LISTENER_HINTS = hints(
+            Map.of("limits", LIMIT_KEYS, "timeouts", TIMEOUT_KEYS));
+    private static final Map<String, String> SITE_HINTS = hints(
+            Map.of("routes[]", List.of("path", "regex", "methods", "headers", "static", "proxy", "respond", "redirect")));
+    private static final Map<String, String> ROUTE_HINTS = routeHints();
+
+    private static Map<String, String> hints(Map<String, List<String>> homes) {
+        Map<String, String> out = new HashMap<>();
+        homes.forEach((home, keys) -> keys.forEach(k -> out.put(k, home)));
+        return out;
+    }
+
+    private static Map<String, String> routeHints() {
+        Map<String, String> out = new HashMap<>(hints(Map.of(
+                "static", STATIC_KEYS, "proxy", PROXY_KEYS, "respond", List.of("status", "body"),
+                "redirect", List.of("to"), "the site", List.of("host", "hosts", "routes"))));
+        out.put("strip_prefix", "static or proxy");
+        return out;
+    }
+
+    private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+\\-.^_`|~0-9A-Za-z]+");
+    private static final Pattern HOST_NAME =
+            Pattern.compile("[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*");
+    private static final Pattern IPV4 = Pattern.compile("[0-9]{1,3}(\\.[0-9]{1,3}){3}");
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^{}]*)}");
+
+    // ---------------------------------------------------------------------------------------------- API
+
+    /** Reads and validates {@code file}; relative paths inside resolve against the file's directory. */
+    public static TurnpikeConfig load(Path file) throws ConfigException {
+        return load(file, System.getenv());
+    }
+
+    /** As {@link #load(Path)} with an explicit environment for {@code ${NAME}} expansion. */
+    public static TurnpikeConfig load(Path file, Map<String, String> env) throws ConfigException {
+        String name = file.toString();
+        String reason;
+        try {
+            byte[] bytes = Files.readAllBytes(file);
+            String yaml;
+            try {
+                yaml = StandardCharsets.UTF_8.newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(ByteBuffer.wrap(bytes)).toString();
+            } catch (CharacterCodingException e) {
+                throw new ConfigException(List.of(new ConfigProblem(new SourcePosition(name, 1, 1), "(file)",
+                        "the file is not valid UTF-8 text")));
+            }
+            Path dir = file.toAbsolutePath().getParent();
+            return parse(yaml, name, dir == null ? Path.of("").toAbsolutePath() : dir, env);
+        } catch (NoSuchFileException e) {
+            reason = "cannot read the configuration: no such file";
+        } catch (AccessDeniedException e) {
+            reason = "cannot read the configuration: permission denied";
+        } catch (IOException e) {
+            reason = Files.isDirectory(file) ? "cannot read the configuration: it is a directory, expected a YAML file"
+                    : "cannot read the configuration: " + e.getMessage();
+        }
+        throw new ConfigException(List.of(new ConfigProblem(new SourcePosition(name, 1, 1), "(file)", reason)));
+    }
+
+    /** Validates {@code yaml}; {@code sourceName} appears in messages, relative paths resolve against {@code baseDir}. */
+    public static TurnpikeConfig parse(String yaml, String sourceName, Path baseDir) throws ConfigException {
+        return parse(yaml, sourceName, baseDir, System.getenv());
+    }
+
+    /** As {@link #parse(String, String, Path)} with an explicit environment for {@code ${NAME}} expansion. */
+    public static TurnpikeConfig parse(String yaml, String sourceName, Path baseDir, Map<String, String> env)
+            throws ConfigException {
+        ConfigReader reader = new ConfigReader(sourceName);
+        ConfigLoader loader = new ConfigLoader(reader, baseDir.toAbsolutePath().normalize(), sourceName);
+        TurnpikeConfig config = loader.read(yaml, env);
+        List<ConfigProblem> problems = reader.problems();
+        if (!problems.isEmpty() || config == null) {
+            throw new ConfigException(problems);
+        }
+        return config;
+    }
+
+    /** The YAML text of the built-in configuration. */
+    public static String embeddedDefaultYaml() {
+        try (InputStream in = ConfigLoader.class.getResourceAsStream(EMBEDDED_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource " + EMBEDDED_RESOURCE);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read resource " + EMBEDDED_RESOURCE, e);
+        }
+    }
+
+    /** The built-in configuration (serves {@code ${TURNPIKE_WELCOME_ROOT}} on 127.0.0.1:8080). */
+    public static TurnpikeConfig embeddedDefault() throws ConfigException {
+        return embeddedDefault(System.getenv());
+    }
+
+    public static TurnpikeConfig embeddedDefault(Map<String, String> env) throws ConfigException {
+        return parse(embeddedDefaultYaml(), EMBEDDED_SOURCE, Path.of("").toAbsolutePath(), env);
+    }
+
+    // ---------------------------------------------------------------------------------------------- reading
+
+    private final ConfigReader r;
+    private final Path baseDir;
+    private final String source;
+
+    private ConfigLoader(ConfigReader reader, Path baseDir, String source) {
+        this.r = reader;
+        this.baseDir = baseDir;
+        this.source = source;
+    }
+
+    private TurnpikeConfig read(String yaml, Map<String, String> env) {
+        int before = r.problemCount();
+        Optional<Node> root = r.compose(yaml);
+        if (root.isEmpty()) {
+            if (r.problemCount() == before) {
+                r.problem(new SourcePosition(source, 1, 1), "(top level)",
+                        "the configuration is empty; expected at least 'listen' and 'sites'");
+            }
+            return null;
+        }
+        r.expandEnvironment(root.get(), env);
+        Fields top = r.map(root.get(), "", TOP_KEYS, TOP_HINTS);
+        if (top == null) {
+            return null;
+        }
+        ServerSettings server = top.has("server") ? server(top.value("server"), "server") : ServerSettings.defaults();
+        List<ListenerConfig> listeners = listeners(top);
+        AccessLogConfig accessLog = top.has("access_log") ? accessLog(top.value("access_log"), "access_log")
+                : AccessLogConfig.defaults();
+        List<SiteConfig> sites = sites(top);
+        return new TurnpikeConfig(source, server, listeners, sites, accessLog);
+    }
+
+    // ---------------------------------------------------------------------------------------------- server
+
+    private ServerSettings server(Node node, String path) {
+        ServerSettings d = ServerSettings.defaults();
+        Fields f = r.map(node, path, SERVER_KEYS);
+        if (f == null) {
+            return d;
+        }
+        int eventLoops = f.get("event_loops", d.eventLoops(), (n, p) -> r.int32(n, p, 0, 4096));
+        ServerSettings.Allocator allocator = f.get("allocator", d.allocator(),
+                (n, p) -> r.choice(n, p, List.of("pooled", "adaptive", "unpooled"))
+                        .map(s -> ServerSettings.Allocator.valueOf(s.toUpperCase(Locale.ROOT))));
+        ServerSettings.Transport transport = f.get("transport", d.transport(),
+                (n, p) -> r.choice(n, p, List.of("auto", "epoll", "nio"))
+                        .map(s -> ServerSettings.Transport.valueOf(s.toUpperCase(Locale.ROOT))));
+        Optional<String> serverHeader = f.get("server_header", d.serverHeader(), this::serverHeader);
+        Duration shutdown = f.get("shutdown_timeout", d.shutdownTimeout(), r::duration);
+        List<CidrBlock> trusted = d.trustedProxies();
+        if (f.has("trusted_proxies")) {
+            List<Node> items = r.list(f.value("trusted_proxies"), f.path("trusted_proxies"), true,
+                    "IP addresses or CIDR blocks");
+            if (items != null) {
+                trusted = new ArrayList<>();
+                for (int i = 0; i < items.size(); i++) {
+                    r.parsed(items.get(i), ConfigReader.index(f.path("trusted_proxies"), i),
+                            "an IP address or CIDR block such as 10.0.0.0/8",
+                            s -> {
+                                try {
+                                    return CidrBlock.parse(s);
+                                } catch (IllegalArgumentException e) {
+                                    throw new IllegalArgumentException("expected " + e.getMessage()
+                                            + " (host names are not allowed)");
+                                }
+                            }).ifPresent(trusted::add);
+                }
+            }
+        }
+        String requestIdHeader = f.get("request_id_header", d.requestIdHeader(),
+                (n, p) -> r.parsed(n, p, "a header name", s -> headerName(s.strip())));
+        return new ServerSettings(eventLoops, allocator, transport, serverHeader, shutdown, trusted, requestIdHeader);
+    }
+
+    private Optional<Optional<String>> serverHeader(Node node, String path) {
+        if (node instanceof ScalarNode s && Tag.BOOL.equals(s.getTag())) {
+            if (s.getValue().equalsIgnoreCase("false")) {
+                return Optional.of(Optional.empty());
+            }
+            r.problem(node, path, "expected a string, or false to hide the Server header; got " + ConfigReader.describe(node));
+            return Optional.empty();
+        }
+        return r.parsed(node, path, "a string, or false to hide the Server header", s -> {
+            checkHeaderValue(s);
+            return s.isEmpty() ? Optional.<String>empty() : Optional.of(s);
+        });
+    }
+
+    private static String headerName(String s) {
+        if (!TOKEN.matcher(s).matches()) {
+            throw new IllegalArgumentException("expected a header name (letters, digits and !#$%&'*+-.^_`|~), got '" + s + "'");
+        }
+        return s;
+    }
+
+    private static void checkHeaderValue(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                throw new IllegalArgumentException("a header value cannot contain control characters such as line breaks");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- listeners
+
+    private record Address(String host, int port) {}
+
+    private List<ListenerConfig> listeners(Fields top) {
+        List<ListenerConfig> out = new ArrayList<>();
+        int problemsBefore = r.problemCount();
+        Map<String, String> addresses = new HashMap<>();
+        Map<String, String> names = new HashMap<>();
+        if (top.has("listen")) {
+            String path = top.path("listen");
+            Node value = top.value("listen");
+            boolean single = !(value instanceof SequenceNode);
+            List<Node> items = r.list(value, path, true, "addresses such as \"127.0.0.1:8080\"");
+            if (items != null) {
+                for (int i = 0; i < items.size(); i++) {
+                    Node item = items.get(i);
+                    String p = single ? path : ConfigReader.index(path, i);
+                    Optional<String> text = r.string(item, p, "an address such as \"127.0.0.1:8080\" or \":8080\"");
+                    if (text.isEmpty()) {
+                        continue;
+                    }
+                    Optional<Address> a = address(item, p, text.get());
+                    if (a.isEmpty() || duplicateAddress(item, p, a.get(), addresses)) {
+                        continue;
+                    }
+                    String name = text.get().strip();
+                    uniqueListenerName(item, p, name, names);
+                    out.add(new ListenerConfig(name, a.get().host(), a.get().port(),
+                            ListenerConfig.Limits.defaults(), ListenerConfig.Timeouts.defaults(), r.pos(item)));
+                }
+            }
+        }
+        if (top.has("listeners")) {
+            String path = top.path("listeners");
+            List<Node> items = r.list(top.value("listeners"), path, false, "listener mappings");
+            if (items != null) {
+                for (int i = 0; i < items.size(); i++) {
+                    ListenerConfig l = listener(items.get(i), ConfigReader.index(path, i), addresses, names);
+                    if (l != null) {
+                        out.add(l);
+                    }
+                }
+            }
+        }
+        if (out.isEmpty() && r.problemCount() == problemsBefore) {
+            Node at = top.has("listen") ? top.keyNode("listen") : top.has("listeners") ? top.keyNode("listeners") : top.node;
+            r.problem(at, top.has("listen") || !top.has("listeners") ? "listen" : "listeners",
+                    "no listener; add for example listen: \"127.0.0.1:8080\" (this machine only)"
+                    + " or listen: \":8080\" (all interfaces), or a 'listeners' list");
+        }
+        return out;
+    }
+
+    private ListenerConfig listener(Node node, String path, Map<String, String> addresses, Map<String, String> names) {
+        Fields f = r.map(node, path, LISTENER_KEYS, LISTENER_HINTS);
+        if (f == null) {
+            return null;
+        }
+        Optional<String> text = f.required("address", "an address such as \"127.0.0.1:8080\" or \":8080\"",
+                (n, p) -> r.string(n, p, "an address such as \"127.0.0.1:8080\" or \":8080\""));
+        Optional<Address> address = text.flatMap(t -> address(f.value("address"), f.path("address"), t));
+        boolean duplicate = address.isPresent()
+                && duplicateAddress(f.value("address"), f.path("address"), address.get(), addresses);
+        String name = f.get("name", text.map(String::strip).orElse(path), (n, p) -> nonEmpty(n, p, "a name"));
+        if (!duplicate) {
+            uniqueListenerName(f.has("name") ? f.value("name") : node, f.has("name") ? f.path("name") : path, name, names);
+        }
+        ListenerConfig.Limits limits = f.has("limits") ? limits(f.value("limits"), f.path("limits"))
+                : ListenerConfig.Limits.defaults();
+        ListenerConfig.Timeouts timeouts = f.has("timeouts") ? timeouts(f.value("timeouts"), f.path("timeouts"))
+                : ListenerConfig.Timeouts.defaults();
+        if (address.isEmpty()) {
+            return null;
+        }
+        return new ListenerConfig(name, address.get().host(), address.get().port(), limits, timeouts, r.pos(node));
+    }
+
+    private boolean duplicateAddress(Node node, String path, Address a, Map<String, String> seen) {
+        if (a.port() == 0) {
+            return false;
+        }
+        String key = normalizedHost(a.host()) + "|" + a.port();
+        String first = seen.putIfAbsent(key, path);
+        if (first != null) {
+            r.problem(node, path, "duplicate listener: " + formatAddress(a) + " is already used by " + first);
+            return true;
+        }
+        return false;
+    }
+
+    private void uniqueListenerName(Node node, String path, String name, Map<String, String> seen) {
+        String first = seen.putIfAbsent(name, path);
+        if (first != null) {
+            r.problem(node, path, "duplicate listener name '" + name + "'; already used by " + first);
+        }
+    }
+
+    private static String normalizedHost(String host) {
+        if (host.indexOf(':') >= 0 || IPV4.matcher(host).matches()) {
+            try {
+                return InetAddress.getByName(host).getHostAddress();
+            } catch (UnknownHostException e) {
+                return host;
+            }
+        }
+        return host.toLowerCase(Locale.ROOT);
+    }
+
+    private static String formatAddress(Address a) {
+        return (a.host().indexOf(':') >= 0 ? "[" + a.host() + "]" : a.host()) + ":" + a.port();
+    }
+
+    private Optional<Address> address(Node node, String path, String text) {
+        try {
+            return Optional.of(parseAddress(text));
+        } catch (IllegalArgumentException e) {
+            r.problem(node, path, e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** {@code host:port}, {@code :port} (all interfaces) or {@code [ipv6]:port}. */
+    static Address parseAddress(String text) {
+        String s = text.strip();
+        String expected = "expected host:port such as \"127.0.0.1:8080\", \":8080\" (all interfaces) or \"[::1]:8080\"";
+        if (s.matches("[0-9]+")) {
+            throw new IllegalArgumentException("'" + s + "' has no host; write \":" + s + "\" for all interfaces"
+                    + " or \"127.0.0.1:" + s + "\" for this machine only");
+        }
+        String host;
+        String port;
+        if (s.startsWith("[")) {
+            int end = s.indexOf(']');
+            if (end < 0 || end + 1 >= s.length() || s.charAt(end + 1) != ':') {
+                throw new IllegalArgumentException(expected + ", got '" + s + "'");
+            }
+            host = s.substring(1, end);
+            port = s.substring(end + 2);
+            if (host.isEmpty() || !host.chars().allMatch(c -> Character.digit(c, 16) >= 0 || c == ':' || c == '.')
+                    || host.indexOf(':') < 0) {
+                throw new IllegalArgumentException("'" + host + "' is not an IPv6 address; " + expected);
+            }
+            try {
+                host = InetAddress.getByName(host).getHostAddress();
+                if (host.indexOf('%') >= 0) {
+                    host = host.substring(0, host.indexOf('%'));
+                }
+                if (host.equals("0:0:0:0:0:0:0:0")) {
+                    host = "::";
+                } else if (host.equals("0:0:0:0:0:0:0:1")) {
+                    host = "::1";
+                }
+            } catch (UnknownHostException e) {
+                throw new IllegalArgumentException("'" + host + "' is not an IPv6 address; " + expected);
+            }
+        } else {
+            int colon = s.lastIndexOf(':');
+            if (colon < 0) {
+                throw new IllegalArgumentException("'" + s + "' has no port; " + expected);
+            }
+            if (s.indexOf(':') != colon) {
+                throw new IllegalArgumentException("put IPv6 addresses in brackets, e.g. \"[::1]:8080\"; got '" + s + "'");
+            }
+            host = s.substring(0, colon).toLowerCase(Locale.ROOT);
+            port = s.substring(colon + 1);
+            if (host.isEmpty()) {
+                host = "0.0.0.0";
+            } else if (IPV4.matcher(host).matches()) {
+                for (String octet : host.split("\\.")) {
+                    if (Integer.parseInt(octet) > 255) {
+                        throw new IllegalArgumentException("'" + host + "' is not an IPv4 address; " + expected);
+                    }
+                }
+            } else if (!HOST_NAME.matcher(host).matches()) {
+                throw new IllegalArgumentException("'" + host + "' is not a valid host; " + expected);
+            }
+        }
+        if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) > 65535) {
+            throw new IllegalArgumentException("port must be a number between 0 and 65535, got '" + port + "' in '" + s + "'");
+        }
+        return new Address(host, Integer.parseInt(port));
+    }
+
+    private ListenerConfig.Limits limits(Node node, String path) {
+        ListenerConfig.Limits d = ListenerConfig.Limits.defaults();
+        Fields f = r.map(node, path, LIMIT_KEYS);
+        if (f == null) {
+            return d;
+        }
+        return new ListenerConfig.Limits(
+                f.get("max_request_line", d.maxRequestLine(), (n, p) -> r.size(n, p, 1, Integer.MAX_VALUE).map(Long::intValue)),
+                f.get("max_header_size", d.maxHeaderSize(), (n, p) -> r.size(n, p, 1, Integer.MAX_VALUE).map(Long::intValue)),
+                f.get("max_header_count", d.maxHeaderCount(), (n, p) -> r.int32(n, p, 1, Integer.MAX_VALUE)),
+                f.get("max_body_size", d.maxBodySize(), (n, p) -> r.size(n, p, 0, Long.MAX_VALUE)),
+                f.get("max_connections", d.maxConnections(), (n, p) -> r.int32(n, p, 1, Integer.MAX_VALUE)),
+                f.get("max_connections_per_client", d.maxConnectionsPerClient(), (n, p) -> r.int32(n, p, 0, Integer.MAX_VALUE)));
+    }
+
+    private ListenerConfig.Timeouts timeouts(Node node, String path) {
+        ListenerConfig.Timeouts d = ListenerConfig.Timeouts.defaults();
+        Fields f = r.map(node, path, TIMEOUT_KEYS);
+        if (f == null) {
+            return d;
+        }
+        return new ListenerConfig.Timeouts(
+                f.get("request_head", d.requestHead(), r::duration),
+                f.get("request_body", d.requestBody(), r::duration),
+                f.get("keep_alive", d.keepAlive(), r::duration));
+    }
+
+    // ---------------------------------------------------------------------------------------------- access log
+
+    private AccessLogConfig accessLog(Node node, String path) {
+        AccessLogConfig d = AccessLogConfig.defaults();
+        String expected = "off, on, or a mapping with 'format' and 'output'";
+        if (r.failed(node)) {
+            return d;
+        }
+        if (ConfigReader.isScalar(node)) {
+            String t = r.text((ScalarNode) node).strip().toLowerCase(Locale.ROOT);
+            return switch (t) {
+                case "off", "false" -> new AccessLogConfig(false, d.format(), d.output());
+                case "on", "true" -> d;
+                default -> {
+                    r.problem(node, path, "expected " + expected + ", got " + ConfigReader.describe(node));
+                    yield d;
+                }
+            };
+        }
+        Fields f = r.map(node, path, ACCESS_LOG_KEYS);
+        if (f == null) {
+            return d;
+        }
+        AccessLogConfig.Format format = f.get("format", d.format(),
+                (n, p) -> r.choice(n, p, List.of("combined", "json"))
+                        .map(s -> AccessLogConfig.Format.valueOf(s.toUpperCase(Locale.ROOT))));
+        String output = f.get("output", d.output(), (n, p) -> r.string(n, p, "stdout, stderr or a file path")
+                .flatMap(s -> accessLogOutput(n, p, s.strip())));
+        return new AccessLogConfig(true, format, output);
+    }
+
+    private Optional<String> accessLogOutput(Node node, String path, String s) {
+        if (s.equals("stdout") || s.equals("stderr")) {
+            return Optional.of(s);
+        }
+        if (s.isEmpty()) {
+            r.problem(node, path, "expected stdout, stderr or a file path, got an empty string");
+            return Optional.empty();
+        }
+        Optional<Path> file = resolve(node, path, s);
+        if (file.isEmpty()) {
+            return Optional.empty();
+        }
+        if (Files.isDirectory(file.get())) {
+            r.problem(node, path, file.get() + " is a directory; expected a file path");
+            return Optional.empty();
+        }
+        Path parent = file.get().getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            r.problem(node, path, "directory " + parent + " does not exist; create it or choose another file");
+            return Optional.empty();
+        }
+        return Optional.of(file.get().toString());
+    }
+
+    private Optional<Path> resolve(Node node, String path, String text) {
+        try {
+            return Optional.of(baseDir.resolve(text).toAbsolutePath().normalize());
+        } catch (InvalidPathException e) {
+            r.problem(node, path, "not a valid file path: " + e.getReason());
+            return Optional.empty();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- sites
+
+    private List<SiteConfig> sites(Fields top) {
+        List<SiteConfig> out = new ArrayList<>();
+        if (!top.has("sites")) {
+            r.problem(top.node, "sites", "no sites; add at least one, e.g. sites: [{routes: [{respond: \"hello\"}]}]");
+            return out;
+        }
+        List<Node> items = r.list(top.value("sites"), top.path("sites"), false, "site mappings");
+        if (items == null) {
+            return out;
+        }
+        if (items.isEmpty()) {
+            r.problem(ConfigReader.isNull(top.value("sites")) ? top.keyNode("sites") : top.value("sites"),
+                    "sites", "no sites; list at least one site");
+        }
+        SiteState state = new SiteState();
+        for (int i = 0; i < items.size(); i++) {
+            SiteConfig s = site(items.get(i), ConfigReader.index(top.path("sites"), i), state);
+            if (s != null) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    private static final class SiteState {
+        final Map<String, String> hosts = new HashMap<>();
+        final Map<String, String> names = new HashMap<>();
+        String defaultSite;
+    }
+
+    private SiteConfig site(Node node, String path, SiteState state) {
+        Fields f = r.map(node, path, SITE_KEYS, SITE_HINTS);
+        if (f == null) {
+            return null;
+        }
+        List<String> hosts = new ArrayList<>();
+        String firstHostText = null;
+        int problemsBefore = r.problemCount();
+        boolean isDefault = false;
+        if (f.has("host") && f.has("hosts")) {
+            r.problem(f.keyNode("hosts"), f.path("hosts"), "use either 'host' or 'hosts', not both");
+        } else if (f.has("host") || f.has("hosts")) {
+            String key = f.has("host") ? "host" : "hosts";
+            List<Node> items = key.equals("host") ? List.of(f.value(key))
+                    : r.list(f.value(key), f.path(key), true, "host names");
+            if (items != null) {
+                if (items.isEmpty()) {
+                    r.problem(f.value(key), f.path(key), "empty host list; list host names, or omit '" + key
+                            + "' for the default site");
+                }
+                boolean star = false;
+                for (int i = 0; i < items.size(); i++) {
+                    String p = key.equals("host") ? f.path(key) : ConfigReader.index(f.path(key), i);
+                    Node item = items.get(i);
+                    if (firstHostText == null && item instanceof ScalarNode sn) {
+                        firstHostText = r.text(sn).strip().toLowerCase(Locale.ROOT);
+                    }
+                    Optional<String> h = r.string(item, p, "a host name such as example.com or *.example.com")
+                            .flatMap(t -> hostPattern(item, p, t));
+                    if (h.isEmpty()) {
+                        continue;
+                    }
+                    if (h.get().equals("*")) {
+                        star = true;
+                        if (items.size() > 1) {
+                            r.problem(item, p, "'*' makes this the default site and must be the only host;"
+                                    + " remove it or the other host names");
+                        }
+                        continue;
+                    }
+                    String first = state.hosts.putIfAbsent(h.get(), path);
+                    if (first != null) {
+                        r.problem(item, p, "duplicate host: '" + h.get() + "' is already served by "
+                                + (first.equals(path) ? "this site" : first));
+                        continue;
+                    }
+                    hosts.add(h.get());
+                }
+                isDefault = star && items.size() == 1;
+            }
+        } else {
+            isDefault = true;
+        }
+        if (isDefault) {
+            if (state.defaultSite != null) {
+                String hostKey = f.has("host") ? "host" : f.has("hosts") ? "hosts" : null;
+                Node at = hostKey != null ? f.value(hostKey) : node;
+                r.problem(at, hostKey != null ? f.path(hostKey) : path, "more than one default site: " + state.defaultSite + " is already the default"
+                        + " (no hosts, or '*'); give this site 'hosts'");
+            } else {
+                state.defaultSite = path;
+            }
+        }
+        boolean hostProblems = r.problemCount() != problemsBefore;
+        String dfltName = isDefault || firstHostText == null || firstHostText.equals("*") ? "default" : firstHostText;
+        String name = f.get("name", dfltName, (n, p) -> nonEmpty(n, p, "a site name"));
+        String firstName = state.names.putIfAbsent(name, path);
+        if (firstName != null && (f.has("name") || (!isDefault && !hostProblems))) {
+            r.problem(f.has("name") ? f.value("name") : node, f.has("name") ? f.path("name") : path,
+                    "duplicate site name '" + name + "'; already used by " + firstName);
+        }
+        ErrorPages errorPages = f.has("error_pages") ? errorPages(f.value("error_pages"), f.path("error_pages"))
+                : ErrorPages.NONE;
+        List<RouteConfig> routes = new ArrayList<>();
+        if (!f.has("routes")) {
+            r.problem(node, f.path("routes"), "missing; a site needs at least one route, e.g. routes: [{static: ./public}]");
+        } else {
+            List<Node> items = r.list(f.value("routes"), f.path("routes"), false, "route mappings");
+            if (items != null) {
+                if (items.isEmpty()) {
+                    r.problem(ConfigReader.isNull(f.value("routes")) ? f.keyNode("routes") : f.value("routes"),
+                            f.path("routes"), "no routes; a site needs at least one route");
+                }
+                Map<String, String> routeNames = new HashMap<>();
+                for (int i = 0; i < items.size(); i++) {
+                    RouteConfig rc = route(items.get(i), ConfigReader.index(f.path("routes"), i), name, i, routeNames);
+                    if (rc != null) {
+                        routes.add(rc);
+                    }
+                }
+            }
+        }
+        return new SiteConfig(name, hosts, routes, errorPages, r.pos(node));
+    }
+
+    /** Lower-cased host pattern: an exact name, "*." + suffix, or "*" (default site). */
+    private Optional<String> hostPattern(Node node, String path, String text) {
+        String h = text.strip().toLowerCase(Locale.ROOT);
+        if (h.equals("*")) {
+            return Optional.of(h);
+        }
+        String expected = "expected a host name such as example.com or a wildcard such as *.example.com";
+        String name = h.startsWith("*.") ? h.substring(2) : h;
+        String problem = null;
+        if (h.isEmpty()) {
+            problem = expected + ", got an empty string";
+        } else if (h.contains("://") || h.contains("/")) {
+            problem = "a host pattern is a name only, without scheme or path; " + expected + ", got '" + text + "'";
+        } else if (name.contains(":") && !name.startsWith("[")) {
+            String bare = h.substring(0, h.indexOf(':'));
+            problem = "a host pattern has no port (every site is served on every listener); write '" + bare
+                    + "' instead of '" + text.strip() + "'";
+        } else if (name.contains("*")) {
+            problem = "a wildcard must be the whole first label, as in *.example.com; got '" + text + "'";
+        } else if (name.chars().anyMatch(Character::isWhitespace)) {
+            problem = "a host name cannot contain spaces; got '" + text + "'";
+        } else if (!HOST_NAME.matcher(name).matches()) {
+            problem = expected + ", got '" + text + "'";
+        }
+        if (problem != null) {
+            r.problem(node, path, problem);
+            return Optional.empty();
+        }
+        return Optional.of(h);
+    }
+
+    private Optional<String> nonEmpty(Node node, String path, String what) {
+        Optional<String> s = r.string(node, path, what).map(String::strip);
+        if (s.isPresent() && s.get().isEmpty()) {
+            r.problem(node, path, "expected " + what + ", got an empty string");
+            return Optional.empty();
+        }
+        return s;
+    }
+
+    // ---------------------------------------------------------------------------------------------- error pages
+
+    private ErrorPages errorPages(Node node, String path) {
+        Fields f = r.map(node, path, null);
+        if (f == null) {
+            return ErrorPages.NONE;
+        }
+        Map<String, ErrorPages.Page> pages = new LinkedHashMap<>();
+        Map<String, String> seen = new HashMap<>();
+        for (String key : f.keys()) {
+            String k = key.strip().toLowerCase(Locale.ROOT);
+            Node keyNode = f.keyNode(key);
+            String p = f.path(key);
+            boolean status = k.matches("[0-9]{3}") && Integer.parseInt(k) >= 400 && Integer.parseInt(k) <= 599;
+            boolean klass = k.equals("4xx") || k.equals("5xx");
+            if (!status && !klass) {
+                r.problem(keyNode, p, "expected an error status between 400 and 599 (such as 404) or a class"
+                        + " (4xx or 5xx) as the key, got '" + key + "'");
+                continue;
+            }
+            String first = seen.putIfAbsent(k, p);
+            if (first != null) {
+                r.problem(keyNode, p, "duplicate error page for " + k + "; already set by " + first);
+                continue;
+            }
+            Node value = f.value(key);
+            Optional<String> html = Optional.empty();
+            Optional<String> json = Optional.empty();
+            if (ConfigReader.isScalar(value)) {
+                html = r.string(value, p, "an HTML file path").flatMap(s -> readPage(value, p, s));
+                if (html.isEmpty()) {
+                    continue;
+                }
+            } else {
+                Fields pf = r.map(value, p, ERROR_PAGE_KEYS);
+                if (pf == null) {
+                    continue;
+                }
+                if (!pf.has("html") && !pf.has("json")) {
+                    r.problem(value, p, "expected an HTML file path, or a mapping with 'html' and/or 'json' file paths");
+                    continue;
+                }
+                html = pf.get("html", Optional.empty(), (n, q) -> r.string(n, q, "an HTML file path")
+                        .flatMap(s -> readPage(n, q, s)).map(Optional::of));
+                json = pf.get("json", Optional.empty(), (n, q) -> r.string(n, q, "a JSON file path")
+                        .flatMap(s -> readPage(n, q, s)).map(Optional::of));
+            }
+            pages.put(k, new ErrorPages.Page(html, json));
+        }
+        return pages.isEmpty() ? ErrorPages.NONE : new ErrorPages(pages);
+    }
+
+    private Optional<String> readPage(Node node, String path, String text) {
+        Optional<Path> file = resolve(node, path, text.strip());
+        if (file.isEmpty()) {
+            return Optional.empty();
+        }
+        Path f = file.get();
+        try {
+            if (!Files.exists(f)) {
+                r.problem(node, path, "file " + f + " does not exist");
+                return Optional.empty();
+            }
+            if (!Files.isRegularFile(f)) {
+                r.problem(node, path, f + " is not a regular file");
+                return Optional.empty();
+            }
+            if (Files.size(f) > MAX_ERROR_PAGE_BYTES) {
+                r.problem(node, path, "file " + f + " is larger than 1MiB; error pages must be small");
+                return Optional.empty();
+            }
+            byte[] bytes = Files.readAllBytes(f);
+            return Optional.of(StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString());
+        } catch (CharacterCodingException e) {
+            r.problem(node, path, "file " + f + " is not valid UTF-8 text");
+        } catch (IOException e) {
+            r.problem(node, path, "cannot read " + f + ": " + e.getMessage());
+        }
+        return Optional.empty();
+    }
+
+    // ---------------------------------------------------------------------------------------------- routes
+
+    private RouteConfig route(Node node, String path, String siteName, int index, Map<String, String> names) {
+        Fields f = r.map(node, path, ROUTE_KEYS, ROUTE_HINTS);
+        if (f == null) {
+            return null;
+        }
+        String name = f.get("name", siteName + "#" + index, (n, p) -> nonEmpty(n, p, "a route name"));
+        String first = names.putIfAbsent(name, path);
+        if (first != null) {
+            r.problem(f.has("name") ? f.value("name") : node, f.has("name") ? f.path("name") : path,
+                    "duplicate route name '" + name + "' in this site; already used by " + first);
+        }
+        Optional<PathMatch> match = Optional.empty();
+        if (f.has("path") && f.has("regex")) {
+            r.problem(f.keyNode("regex"), f.path("regex"), "use either 'path' or 'regex', not both");
+        } else if (f.has("path")) {
+            match = r.parsed(f.value("path"), f.path("path"), "a path such as /api/* or /health", ConfigLoader::pathMatch);
+        } else if (f.has("regex")) {
+            match = r.string(f.value("regex"), f.path("regex"), "a regular expression")
+                    .flatMap(s -> regex(f.value("regex"), f.path("regex"), s));
+        }
+        List<String> methods = List.of();
+        if (f.has("methods")) {
+            methods = methods(f.value("methods"), f.path("methods"));
+        }
+        Map<String, String> headers = Map.of();
+        if (f.has("headers")) {
+            headers = headers(f.value("headers"), f.path("headers"), false, false,
+                    "an exact value, or \"*\" for any value");
+        }
+        ErrorPages errorPages = f.has("error_pages") ? errorPages(f.value("error_pages"), f.path("error_pages"))
+                : ErrorPages.NONE;
+
+        List<String> handlers = f.keys().stream().filter(HANDLER_KEYS::contains).toList();
+        HandlerConfig handler = null;
+        boolean misspelledHandler = f.unknown.stream().anyMatch(k -> Suggestions.closest(k, ROUTE_KEYS)
+                .filter(HANDLER_KEYS::contains).isPresent() || ROUTE_HINTS.containsKey(k));
+        if (handlers.isEmpty() && !misspelledHandler) {
+            r.problem(node, path, "no handler; a route needs exactly one of: " + String.join(", ", HANDLER_KEYS));
+        }
+        for (int i = 0; i < handlers.size(); i++) {
+            String key = handlers.get(i);
+            if (i > 0) {
+                r.problem(f.keyNode(key), f.path(key), "a route has exactly one handler, but '" + handlers.getFirst()
+                        + "' is already given at line " + r.pos(f.keyNode(handlers.getFirst())).line()
+                        + "; keep one of: " + String.join(", ", HANDLER_KEYS));
+            }
+            HandlerConfig h = switch (key) {
+                case "static" -> staticHandler(f.value(key), f.path(key));
+                case "proxy" -> proxyHandler(f.value(key), f.path(key));
+                case "respond" -> respondHandler(f.value(key), f.path(key));
+                default -> redirectHandler(f.value(key), f.path(key));
+            };
+            if (i == 0) {
+                handler = h;
+            }
+        }
+        return new RouteConfig(name, match, methods, headers, handler, errorPages, r.pos(node));
+    }
+
+    static PathMatch pathMatch(String text) {
+        String s = text.strip();
+        if (!s.startsWith("/")) {
+            throw new IllegalArgumentException("a path must start with '/', e.g. /api/* or /health; got '" + text + "'");
+        }
+        if (s.indexOf('?') >= 0 || s.indexOf('#') >= 0) {
+            throw new IllegalArgumentException("a path condition matches the path only, without '?' query or '#'"
+                    + " fragment; got '" + text + "'");
+        }
+        if (s.chars().anyMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c))) {
+            throw new IllegalArgumentException("a path cannot contain spaces or control characters; got '" + text + "'");
+        }
+        int star = s.indexOf('*');
+        if (star >= 0 && star != s.length() - 1) {
+            throw new IllegalArgumentException("'*' may only be the last character, as in /static/*;"
+                    + " use 'regex' for other patterns; got '" + text + "'");
+        }
+        return star < 0 ? new PathMatch.Exact(s) : new PathMatch.Prefix(s.substring(0, star));
+    }
+
+    private Optional<PathMatch> regex(Node node, String path, String text) {
+        if (text.isEmpty()) {
+            r.problem(node, path, "expected a regular expression, got an empty string");
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new PathMatch.Regex(Pattern.compile(text)));
+        } catch (PatternSyntaxException e) {
+            String where = e.getIndex() >= 0 ? " at character " + (e.getIndex() + 1) : "";
+            r.problem(node, path, "invalid regular expression: " + e.getDescription() + where + " in '" + text + "'");
+            return Optional.empty();
+        }
+    }
+
+    private List<String> methods(Node node, String path) {
+        List<Node> items = r.list(node, path, true, "HTTP methods");
+        if (items == null) {
+            return List.of();
+        }
+        if (items.isEmpty()) {
+            r.problem(node, path, "empty method list; list methods such as [GET, HEAD], or remove 'methods' to allow all");
+            return List.of();
+        }
+        boolean single = !(node instanceof SequenceNode);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            String p = single ? path : ConfigReader.index(path, i);
+            r.parsed(items.get(i), p, "an HTTP method such as GET", s -> {
+                String m = s.strip().toUpperCase(Locale.ROOT);
+                if (!TOKEN.matcher(m).matches()) {
+                    throw new IllegalArgumentException("expected an HTTP method such as GET or POST, got '" + s + "'");
+                }
+                return m;
+            }).filter(m -> !out.contains(m)).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    /** A header-name → value mapping; names are validated tokens, values strings without control characters. */
+    private Map<String, String> headers(Node node, String path, boolean templates, boolean nullIsEmpty,
+                                        String valueWhat) {
+        Fields f = r.map(node, path, null);
+        if (f == null) {
+            return Map.of();
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        Map<String, String> lower = new HashMap<>();
+        for (String key : f.keys()) {
+            String p = f.path(key);
+            if (!TOKEN.matcher(key).matches()) {
+                r.problem(f.keyNode(key), p, "expected a header name (letters, digits and !#$%&'*+-.^_`|~), got '" + key + "'");
+                continue;
+            }
+            String first = lower.putIfAbsent(key.toLowerCase(Locale.ROOT), p);
+            if (first != null) {
+                r.problem(f.keyNode(key), p, "duplicate header (names are case-insensitive); already set by " + first);
+                continue;
+            }
+            Node v = f.value(key);
+            Optional<String> value = ConfigReader.isNull(v) && nullIsEmpty ? Optional.of("")
+                    : r.parsed(v, p, valueWhat, s -> {
+                        checkHeaderValue(s);
+                        return s;
+                    });
+            if (value.isPresent() && templates) {
+                value = template(v, p, value.get());
+            }
+            if (templates && (key.equalsIgnoreCase("content-length") || key.equalsIgnoreCase("transfer-encoding"))) {
+                r.problem(f.keyNode(key), p, key + " is set by Turnpike from the body; remove it");
+                continue;
+            }
+            value.ifPresent(s -> out.put(key, s));
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------------------------------------- handlers
+
+    private HandlerConfig.Static staticHandler(Node node, String path) {
+        Fields f;
+        Node rootNode;
+        String rootPath;
+        if (ConfigReader.isScalar(node)) {
+            f = null;
+            rootNode = node;
+            rootPath = path;
+        } else {
+            f = r.map(node, path, STATIC_KEYS);
+            if (f == null) {
+                return null;
+            }
+            rootNode = f.value("root");
+            rootPath = f.path("root");
+            if (!f.has("root")) {
+                r.problem(node, rootPath, "missing; expected the directory to serve, e.g. root: ./public");
+            }
+        }
+        Optional<Path> root = Optional.empty();
+        if (f == null || f.has("root")) {
+            root = r.string(rootNode, rootPath, "a directory path").flatMap(s -> staticRoot(rootNode, rootPath, s));
+        }
+        if (f == null) {
+            return root.map(p -> new HandlerConfig.Static(p, List.of("index.html"), Optional.empty(),
+                    HandlerConfig.Static.Listing.OFF, false, true, Optional.empty(), Optional.empty())).orElse(null);
+        }
+        List<String> index = List.of("index.html");
+        if (f.has("index")) {
+            List<Node> items = r.list(f.value("index"), f.path("index"), true, "file names");
+            if (items != null) {
+                boolean single = !(f.value("index") instanceof SequenceNode);
+                List<String> names = new ArrayList<>();
+                for (int i = 0; i < items.size(); i++) {
+                    String p = single ? f.path("index") : ConfigReader.index(f.path("index"), i);
+                    r.parsed(items.get(i), p, "a file name such as index.html", s -> {
+                        String n = s.strip();
+                        if (n.isEmpty() || n.contains("/") || n.contains("\\") || n.equals("..") || n.equals(".")) {
+                            throw new IllegalArgumentException("expected a file name such as index.html (no directories), got '" + s + "'");
+                        }
+                        return n;
+                    }).ifPresent(names::add);
+                }
+                index = names;
+            }
+        }
+        Optional<Path> rootDir = root;
+        Optional<String> spa = f.get("spa_fallback", Optional.empty(),
+                (n, p) -> r.string(n, p, "a file name relative to root, such as index.html")
+                        .flatMap(s -> spaFallback(n, p, s.strip(), rootDir)).map(Optional::of));
+        HandlerConfig.Static.Listing listing = f.get("listing", HandlerConfig.Static.Listing.OFF,
+                (n, p) -> r.bool(n, p).map(b -> b ? HandlerConfig.Static.Listing.ON : HandlerConfig.Static.Listing.OFF));
+        boolean showHidden = f.get("show_hidden", false, r::bool);
+        boolean precompressed = f.get("precompressed", true, r::bool);
+        Optional<String> cacheControl = f.get("cache_control", Optional.empty(),
+                (n, p) -> r.parsed(n, p, "a Cache-Control value such as \"public, max-age=3600\"", s -> {
+                    checkHeaderValue(s);
+                    return Optional.of(s.strip());
+                }));
+        Optional<String> strip = f.get("strip_prefix", Optional.empty(), this::stripPrefix);
+        if (root.isEmpty()) {
+            return null;
+        }
+        return new HandlerConfig.Static(root.get(), index, spa, listing, showHidden, precompressed, cacheControl, strip);
+    }
+
+    private Optional<Path> staticRoot(Node node, String path, String text) {
+        if (text.isBlank()) {
+            r.problem(node, path, "expected a directory path, got an empty string");
+            return Optional.empty();
+        }
+        Optional<Path> dir = resolve(node, path, text.strip());
+        if (dir.isEmpty()) {
+            return Optional.empty();
+        }
+        if (!Files.exists(dir.get())) {
+            r.problem(node, path, "directory " + dir.get() + " does not exist");
+            return Optional.empty();
+        }
+        if (!Files.isDirectory(dir.get())) {
+            r.problem(node, path, dir.get() + " is not a directory");
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(dir.get().toRealPath());
+        } catch (IOException e) {
+            r.problem(node, path, "cannot access " + dir.get() + ": " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    private Optional<String> spaFallback(Node node, String path, String name, Optional<Path> root) {
+        if (name.isEmpty() || name.startsWith("/") || name.startsWith("\\")
+                || List.of(name.split("[/\\\\]")).contains("..")) {
+            r.problem(node, path, "expected a file name relative to root without '..', such as index.html; got '" + name + "'");
+            return Optional.empty();
+        }
+        try {
+            if (root.isPresent() && !Files.isRegularFile(root.get().resolve(name))) {
+                r.problem(node, path, "file " + root.get().resolve(name) + " does not exist");
+                return Optional.empty();
+            }
+        } catch (InvalidPathException e) {
+            r.problem(node, path, "not a valid file name: " + e.getReason());
+            return Optional.empty();
+        }
+        return Optional.of(name);
+    }
+
+    private Optional<Optional<String>> stripPrefix(Node node, String path) {
+        return r.parsed(node, path, "a path prefix such as /assets", s -> {
+            String t = s.strip();
+            if (!t.startsWith("/")) {
+                throw new IllegalArgumentException("a prefix must start with '/', e.g. /assets; got '" + s + "'");
+            }
+            if (t.contains("*")) {
+                throw new IllegalArgumentException("a prefix is literal text, without '*'; got '" + s + "'");
+            }
+            return Optional.of(t);
+        });
+    }
+
+    private HandlerConfig.Proxy proxyHandler(Node node, String path) {
+        Duration connect = Duration.ofSeconds(5);
+        Duration response = Duration.ofSeconds(60);
+        Duration idle = Duration.ofSeconds(60);
+        if (ConfigReader.isScalar(node)) {
+            return r.parsed(node, path, "an upstream URL such as http://127.0.0.1:3000", ConfigLoader::upstream)
+                    .map(u -> new HandlerConfig.Proxy(u, connect, response, idle, false, Optional.empty(), Map.of(), 64))
+                    .orElse(null);
+        }
+        Fields f = r.map(node, path, PROXY_KEYS);
+        if (f == null) {
+            return null;
+        }
+        Optional<URI> upstream = f.required("upstream", "an upstream URL such as http://127.0.0.1:3000",
+                (n, p) -> r.parsed(n, p, "an upstream URL such as http://127.0.0.1:3000", ConfigLoader::upstream));
+        HandlerConfig.Proxy proxy = new HandlerConfig.Proxy(upstream.orElse(null),
+                f.get("connect_timeout", connect, r::duration),
+                f.get("response_timeout", response, r::duration),
+                f.get("idle_timeout", idle, r::duration),
+                f.get("preserve_host", false, r::bool),
+                f.get("strip_prefix", Optional.empty(), this::stripPrefix),
+                f.has("set_headers") ? headers(f.value("set_headers"), f.path("set_headers"), false, true,
+                        "a header value (\"\" removes the header)") : Map.of(),
+                f.get("max_idle_per_loop", 64, (n, p) -> r.int32(n, p, 0, Integer.MAX_VALUE)));
+        return upstream.isPresent() ? proxy : null;
+    }
+
+    /** {@code http://host[:port][/base]}: normalised with an explicit port and no trailing slash on the base path. */
+    static URI upstream(String text) {
+        String s = text.strip();
+        String expected = "expected an upstream URL such as http://127.0.0.1:3000";
+        URI u;
+        try {
+            u = new URI(s);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("not a valid URL (" + e.getReason() + " at character "
+                    + (e.getIndex() + 1) + "); " + expected + ", got '" + text + "'");
+        }
+        if (u.getScheme() == null || u.getRawAuthority() == null) {
+            throw new IllegalArgumentException(expected + ", got '" + text + "'");
+        }
+        String scheme = u.getScheme().toLowerCase(Locale.ROOT);
+        if (scheme.equals("https")) {
+            throw new IllegalArgumentException("https upstreams are not supported yet (TLS to upstreams comes later);"
+                    + " use http://");
+        }
+        if (!scheme.equals("http")) {
+            throw new IllegalArgumentException("unsupported scheme '" + u.getScheme() + "'; " + expected);
+        }
+        if (u.getRawUserInfo() != null) {
+            throw new IllegalArgumentException("user info (credentials) is not allowed in the upstream URL;"
+                    + " use set_headers to send an Authorization header");
+        }
+        if (u.getHost() == null) {
+            throw new IllegalArgumentException("invalid host or port in '" + text + "'; " + expected);
+        }
+        if (u.getRawQuery() != null) {
+            throw new IllegalArgumentException("the upstream URL cannot have a query ('?...')");
+        }
+        if (u.getRawFragment() != null) {
+            throw new IllegalArgumentException("the upstream URL cannot have a fragment ('#...')");
+        }
+        int port = u.getPort() < 0 ? 80 : u.getPort();
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port must be between 1 and 65535, got " + port);
+        }
+        String base = u.getRawPath() == null ? "" : u.getRawPath();
+        while (base.endsWith("/")) {
+            base = base.substring(0, base.length() - 1);
+        }
+        return URI.create("http://" + u.getHost().toLowerCase(Locale.ROOT) + ":" + port + base);
+    }
+
+    private HandlerConfig.Respond respondHandler(Node node, String path) {
+        if (r.failed(node)) {
+            return null;
+        }
+        if (ConfigReader.isScalar(node)) {
+            ScalarNode s = (ScalarNode) node;
+            String t = r.text(s);
+            if (Tag.INT.equals(s.getTag()) || (s.isPlain() && t.strip().matches("[0-9]{3}"))) {
+                return r.int32(node, path, 200, 599).map(st -> new HandlerConfig.Respond(st, "", Map.of())).orElse(null);
+            }
+            return r.string(node, path, "a response body or a status")
+                    .flatMap(b -> template(node, path, b))
+                    .map(b -> new HandlerConfig.Respond(200, b, Map.of())).orElse(null);
+        }
+        if (ConfigReader.unquotedPlaceholder(node) || ConfigReader.isNull(node)) {
+            r.problem(node, path, "expected a response body, a status or a mapping with status, body and headers"
+                    + (ConfigReader.isNull(node) ? ", got nothing" : ConfigReader.quoteHint(node)));
+            return null;
+        }
+        Fields f = r.map(node, path, RESPOND_KEYS);
+        if (f == null) {
+            return null;
+        }
+        int status = f.get("status", 200, (n, p) -> r.int32(n, p, 200, 599));
+        String body = f.get("body", "", (n, p) -> r.string(n, p, "a response body").flatMap(b -> template(n, p, b)));
+        if (!body.isEmpty() && (status == 204 || status == 304)) {
+            r.problem(f.value("body"), f.path("body"), "a " + status + " response cannot have a body");
+        }
+        Map<String, String> headers = Map.of();
+        if (f.has("headers")) {
+            headers = headers(f.value("headers"), f.path("headers"), true, false, "a header value");
+        }
+        return new HandlerConfig.Respond(status, body, headers);
+    }
+
+    private HandlerConfig.Redirect redirectHandler(Node node, String path) {
+        if (ConfigReader.isScalar(node)) {
+            return r.string(node, path, "a target URL such as https://{host}{uri}")
+                    .flatMap(t -> redirectTarget(node, path, t))
+                    .map(t -> new HandlerConfig.Redirect(302, t)).orElse(null);
+        }
+        if (ConfigReader.unquotedPlaceholder(node)) {
+            r.problem(node, path, "expected a target URL or a mapping with 'to' and 'status'"
+                    + ConfigReader.quoteHint(node));
+            return null;
+        }
+        Fields f = r.map(node, path, REDIRECT_KEYS);
+        if (f == null) {
+            return null;
+        }
+        Optional<String> to = f.required("to", "the target URL, e.g. to: \"https://{host}{uri}\"",
+                (n, p) -> r.string(n, p, "a target URL such as https://{host}{uri}").flatMap(t -> redirectTarget(n, p, t)));
+        int status = f.get("status", 302, (n, p) -> r.int32(n, p, 0, 999).flatMap(s -> {
+            if (List.of(301, 302, 303, 307, 308).contains(s)) {
+                return Optional.of(s);
+            }
+            r.problem(n, p, "a redirect status must be one of 301, 302, 303, 307, 308; got " + s);
+            return Optional.empty();
+        }));
+        return to.map(t -> new HandlerConfig.Redirect(status, t)).orElse(null);
+    }
+
+    private Optional<String> redirectTarget(Node node, String path, String text) {
+        String t = text.strip();
+        if (t.isEmpty()) {
+            r.problem(node, path, "expected a target URL such as https://{host}{uri}, got an empty string");
+            return Optional.empty();
+        }
+        if (t.chars().anyMatch(c -> c <= ' ' || c == 0x7f)) {
+            r.problem(node, path, "a redirect target cannot contain spaces or control characters; got '" + text + "'");
+            return Optional.empty();
+        }
+        return template(node, path, t);
+    }
+
+    /** Checks placeholders with {@link Template#compile}; returns the text unchanged when valid. */
+    private Optional<String> template(Node node, String path, String text) {
+        try {
+            Template.compile(text);
+            return Optional.of(text);
+        } catch (IllegalArgumentException e) {
+            StringBuilder msg = new StringBuilder("invalid placeholder: ").append(e.getMessage());
+            Matcher m = PLACEHOLDER.matcher(text);
+            while (m.find()) {
+                String name = m.group(1);
+                if (Template.NAMES.contains(name)) {
+                    continue;
+                }
+                Suggestions.closest(name, Template.NAMES).ifPresent(s -> msg.append("; did you mean {").append(s).append("}?"));
+                break;
+            }
+            r.problem(node, path, msg.toString());
+            return Optional.empty();
+        }
+    }
+}

@@ -1,0 +1,1081 @@
+package dev.turnpike.http1;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ByteProcessor;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Strict, streaming HTTP/1.x request decoder (RFC 9110 / RFC 9112 with hardened choices).
+ *
+ * <p>Per request it emits one {@link DefaultHttpRequest}, zero or more {@link DefaultHttpContent}
+ * (retained slices of the cumulation, emitted as soon as bytes arrive), and exactly one
+ * {@link LastHttpContent}. On any violation it emits exactly one {@link Http1DecodeError} and from then
+ * on silently discards all input. It never throws for bad input, and its output does not depend on how
+ * the bytes are split across reads.
+ *
+ * <p>Buffering is bounded: a request line is never buffered beyond {@code maxRequestLineLength + 2}
+ * bytes, a field line never beyond the remaining header-section budget, a chunk line never beyond
+ * 4098 bytes; body bytes are never buffered.
+ */
+public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
+
+    /** Callback for the connection handler (invoked directly, not through the pipeline). */
+    public interface Listener {
+        /**
+         * Called when the first byte of a new request head (after any tolerated leading CRLFs) arrives.
+         */
+        void onRequestHeadStarted();
+    }
+
+    private static final byte CR = '\r';
+    private static final byte LF = '\n';
+    private static final byte SP = ' ';
+    private static final byte HTAB = '\t';
+
+    /** RFC 9112 section 2.2: empty lines tolerated before a request line. */
+    private static final int MAX_LEADING_EMPTY_LINES = 4;
+    /** Maximum chunk line (chunk-size + chunk-ext, excluding CRLF). */
+    static final int MAX_CHUNK_LINE_LENGTH = 4096;
+    private static final int MAX_CHUNK_SIZE_DIGITS = 16;
+    private static final int MAX_CONTENT_LENGTH_DIGITS = 19;
+    private static final int MAX_PORT_DIGITS = 5;
+
+    /** "HTTP/1.1" and "HTTP/1.0" as big-endian longs. */
+    private static final long HTTP_1_1_LONG = asciiLong("HTTP/1.1");
+    private static final long HTTP_1_0_LONG = asciiLong("HTTP/1.0");
+
+    /**
+     * Equivalent to {@code new DefaultHttpHeaders(false)} (which is deprecated in Netty 4.2): a
+     * {@link io.netty.handler.codec.http.DefaultHttpHeaders} without name/value validation, since every
+     * field has been validated (more strictly) by this decoder.
+     */
+    private static final HttpHeadersFactory NO_VALIDATION = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
+
+    private static final byte[] HOST = ascii("host");
+    private static final byte[] CONTENT_LENGTH = ascii("content-length");
+    private static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
+    private static final byte[] CHUNKED = ascii("chunked");
+
+    // Character classes (indexed by unsigned byte value).
+    private static final boolean[] TCHAR = new boolean[256];
+    private static final boolean[] HEXDIG = new boolean[256];
+    /** unreserved / sub-delims (reg-name without pct-encoded). */
+    private static final boolean[] REG_NAME = new boolean[256];
+
+    static {
+        for (int c = '0'; c <= '9'; c++) {
+            TCHAR[c] = true;
+            HEXDIG[c] = true;
+            REG_NAME[c] = true;
+        }
+        for (int c = 'a'; c <= 'z'; c++) {
+            TCHAR[c] = true;
+            TCHAR[c - 32] = true;
+            REG_NAME[c] = true;
+            REG_NAME[c - 32] = true;
+        }
+        for (int c = 'a'; c <= 'f'; c++) {
+            HEXDIG[c] = true;
+            HEXDIG[c - 32] = true;
+        }
+        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+            TCHAR[c] = true;
+        }
+        for (char c : "-._~!$&'()*+,;=".toCharArray()) {
+            REG_NAME[c] = true;
+        }
+    }
+
+    /** Continues while the byte is a tchar. */
+    private static final ByteProcessor TCHAR_PROCESSOR = b -> TCHAR[b & 0xFF];
+    /** Continues while the byte is allowed in a request-target: 0x21-0x7E except '#'. */
+    private static final ByteProcessor TARGET_PROCESSOR = b -> b > 0x20 && b < 0x7F && b != '#';
+    /** Continues while the byte is allowed in a field value: VCHAR, SP, HTAB, obs-text. */
+    private static final ByteProcessor FIELD_VALUE_PROCESSOR = b -> b < 0 || (b >= 0x20 && b != 0x7F) || b == HTAB;
+
+    private enum State {
+        /** Before a request: skipping tolerated empty lines. */
+        START,
+        REQUEST_LINE,
+        HEADERS,
+        FIXED_BODY,
+        CHUNK_LINE,
+        CHUNK_DATA,
+        CHUNK_DATA_END,
+        TRAILERS,
+        /** After an error: discard everything. */
+        BAD
+    }
+
+    private final Http1Limits limits;
+    private Listener listener;
+
+    private State state = State.START;
+    /** Number of bytes after readerIndex already known not to contain LF (current line). */
+    private int scanned;
+    private int leadingEmptyLines;
+
+    // Current request.
+    private HttpVersion version;
+    private HttpMethod method;
+    private String uri;
+    private HttpHeaders headers;
+    private HttpHeaders trailers;
+    private int sectionBytes;
+    private int fieldCount;
+    private int hostCount;
+    private boolean contentLengthSeen;
+    private long contentLength;
+    private boolean teSeen;
+    private boolean teChunkedSeen;
+    private boolean teLastIsChunked;
+    private boolean teOtherCodingSeen;
+    private long remaining;
+
+    public StrictHttp1RequestDecoder(Http1Limits limits) {
+        if (limits == null) {
+            throw new NullPointerException("limits");
+        }
+        this.limits = limits;
+    }
+
+    public void setListener(Listener l) {
+        this.listener = l;
+    }
+
+    /** True while a request head or body is partially received. */
+    public boolean isMidRequest() {
+        State s = state;
+        return s != State.START && s != State.BAD;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        boolean more;
+        do {
+            if (!in.isReadable()) {
+                return;
+            }
+            more = switch (state) {
+                case START -> readStart(in, out);
+                case REQUEST_LINE -> readRequestLine(in, out);
+                case HEADERS -> readFieldLines(in, out, false);
+                case FIXED_BODY -> readFixedBody(in, out);
+                case CHUNK_LINE -> readChunkLine(in, out);
+                case CHUNK_DATA -> readChunkData(in, out);
+                case CHUNK_DATA_END -> readChunkDataEnd(in, out);
+                case TRAILERS -> readFieldLines(in, out, true);
+                case BAD -> {
+                    in.skipBytes(in.readableBytes());
+                    yield false;
+                }
+            };
+        } while (more);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // States. Each returns true to continue decoding, false to return from decode() (need more data,
+    // error, or a request was completed so that its messages are fired before the next one starts).
+    // ---------------------------------------------------------------------------------------------
+
+    private boolean readStart(ByteBuf in, List<Object> out) {
+        for (;;) {
+            int n = in.readableBytes();
+            if (n == 0) {
+                return false;
+            }
+            int r = in.readerIndex();
+            byte b = in.getByte(r);
+            if (b == CR) {
+                if (n < 2) {
+                    return false;
+                }
+                if (in.getByte(r + 1) != LF) {
+                    return fail(in, out, HttpResponseStatus.BAD_REQUEST, "bare CR before request line");
+                }
+                if (++leadingEmptyLines > MAX_LEADING_EMPTY_LINES) {
+                    return fail(in, out, HttpResponseStatus.BAD_REQUEST, "too many empty lines before request line");
+                }
+                in.skipBytes(2);
+                continue;
+            }
+            if (b == LF) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "bare LF before request line");
+            }
+            state = State.REQUEST_LINE;
+            scanned = 0;
+            Listener l = listener;
+            if (l != null) {
+                l.onRequestHeadStarted();
+            }
+            return true;
+        }
+    }
+
+    private boolean readRequestLine(ByteBuf in, List<Object> out) {
+        final int max = limits.maxRequestLineLength();
+        final int window = saturatedAdd(max, 2);
+        final int r = in.readerIndex();
+        final int n = in.readableBytes();
+        final int lf = findLf(in, window);
+        if (lf < 0) {
+            // max+1 bytes whose last is not CR, or max+2 bytes without LF: the line is longer than max.
+            if (n >= window || (n > max && in.getByte(r + max) != CR)) {
+                return fail(in, out, HttpResponseStatus.REQUEST_URI_TOO_LONG, "request line too long");
+            }
+            return false;
+        }
+        final int lenBeforeLf = lf - r;
+        if (in.getByte(lf - 1) != CR) { // lf > r: the first byte is neither CR nor LF
+            if (lenBeforeLf > max) {
+                return fail(in, out, HttpResponseStatus.REQUEST_URI_TOO_LONG, "request line too long");
+            }
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "bare LF in request line");
+        }
+        if (!parseRequestLine(in, out, r, lf - 1)) {
+            return false;
+        }
+        in.readerIndex(lf + 1);
+        scanned = 0;
+        headers = NO_VALIDATION.newHeaders();
+        sectionBytes = 0;
+        fieldCount = 0;
+        state = State.HEADERS;
+        return true;
+    }
+
+    /** Parses {@code method SP request-target SP HTTP-version} in [start, end). */
+    private boolean parseRequestLine(ByteBuf in, List<Object> out, int start, int end) {
+        final int sp1 = in.indexOf(start, end, SP);
+        if (sp1 <= start) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "malformed request line");
+        }
+        if (in.forEachByte(start, sp1 - start, TCHAR_PROCESSOR) >= 0) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "invalid method");
+        }
+        final int targetStart = sp1 + 1;
+        final int sp2 = in.indexOf(targetStart, end, SP);
+        if (sp2 < 0) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "missing HTTP version");
+        }
+        final int targetLen = sp2 - targetStart;
+        if (targetLen == 0) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "malformed request line");
+        }
+        if (in.forEachByte(targetStart, targetLen, TARGET_PROCESSOR) >= 0) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "invalid character in request target");
+        }
+        final int versionStart = sp2 + 1;
+        final int versionLen = end - versionStart;
+        if (versionLen != 8) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "malformed HTTP version");
+        }
+        final long v = in.getLong(versionStart);
+        final HttpVersion ver;
+        if (v == HTTP_1_1_LONG) {
+            ver = HttpVersion.HTTP_1_1;
+        } else if (v == HTTP_1_0_LONG) {
+            ver = HttpVersion.HTTP_1_0;
+        } else if (isWellFormedVersion(in, versionStart)) {
+            return fail(in, out, HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "unsupported HTTP version");
+        } else {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "malformed HTTP version");
+        }
+        final HttpMethod m = method(in, start, sp1 - start);
+        if (!isValidTargetForm(in, targetStart, sp2, m)) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "invalid request target form");
+        }
+        version = ver;
+        method = m;
+        uri = in.toString(targetStart, targetLen, StandardCharsets.US_ASCII);
+        return true;
+    }
+
+    private boolean readFieldLines(ByteBuf in, List<Object> out, boolean trailer) {
+        for (;;) {
+            final int n = in.readableBytes();
+            if (n == 0) {
+                return false;
+            }
+            final int r = in.readerIndex();
+            final byte first = in.getByte(r);
+            if (first == CR) {
+                if (n < 2) {
+                    return false;
+                }
+                if (in.getByte(r + 1) != LF) {
+                    return fail(in, out, HttpResponseStatus.BAD_REQUEST, "bare CR in field section");
+                }
+                in.skipBytes(2);
+                return trailer ? finishTrailers(in, out) : finishHead(in, out);
+            }
+            if (first == LF) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "bare LF in field section");
+            }
+            if (first == SP || first == HTAB) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "obsolete line folding or leading whitespace");
+            }
+            if (fieldCount >= limits.maxHeaderCount()) {
+                return fail(in, out, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "too many fields");
+            }
+            final int budget = limits.maxHeaderSectionSize() - sectionBytes; // >= 0
+            final int lf = findLf(in, budget);
+            if (lf < 0) {
+                if (n >= budget) {
+                    return fail(in, out, HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "field section too large");
+                }
+                return false;
+            }
+            if (in.getByte(lf - 1) != CR) { // lf > r because first != LF
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "bare LF in field section");
+            }
+            if (!parseFieldLine(in, out, r, lf - 1, trailer)) {
+                return false;
+            }
+            sectionBytes += lf + 1 - r;
+            fieldCount++;
+            in.readerIndex(lf + 1);
+            scanned = 0;
+        }
+    }
+
+    /** Parses and records one field line in [start, end) (CRLF excluded, first byte not whitespace). */
+    private boolean parseFieldLine(ByteBuf in, List<Object> out, int start, int end, boolean trailer) {
+        final int colon = in.indexOf(start, end, (byte) ':');
+        if (colon < 0) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "missing colon in field line");
+        }
+        if (colon == start) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "empty field name");
+        }
+        final int nameLen = colon - start;
+        if (in.forEachByte(start, nameLen, TCHAR_PROCESSOR) >= 0) {
+            byte last = in.getByte(colon - 1);
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, last == SP || last == HTAB
+                    ? "whitespace between field name and colon" : "invalid field name");
+        }
+        // Trim OWS.
+        int vs = colon + 1;
+        int ve = end;
+        if (vs < ve) {
+            int i = in.forEachByte(vs, ve - vs, ByteProcessor.FIND_NON_LINEAR_WHITESPACE);
+            if (i < 0) {
+                vs = ve;
+            } else {
+                vs = i;
+                ve = in.forEachByteDesc(vs, ve - vs, ByteProcessor.FIND_NON_LINEAR_WHITESPACE) + 1;
+            }
+        }
+        final int valueLen = ve - vs;
+        if (valueLen > 0 && in.forEachByte(vs, valueLen, FIELD_VALUE_PROCESSOR) >= 0) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "invalid character in field value");
+        }
+
+        if (nameLen == HOST.length && equalsIgnoreCase(in, start, HOST)) {
+            if (trailer) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "Host not allowed in trailers");
+            }
+            if (++hostCount > 1) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "multiple Host fields");
+            }
+            if (valueLen > 0 && !isValidAuthority(in, vs, ve, false)) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "invalid Host");
+            }
+        } else if (nameLen == CONTENT_LENGTH.length && equalsIgnoreCase(in, start, CONTENT_LENGTH)) {
+            if (trailer) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "Content-Length not allowed in trailers");
+            }
+            if (contentLengthSeen) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "multiple Content-Length fields");
+            }
+            long cl = parseContentLength(in, vs, valueLen);
+            if (cl < 0) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "invalid Content-Length");
+            }
+            contentLengthSeen = true;
+            contentLength = cl;
+        } else if (nameLen == TRANSFER_ENCODING.length && equalsIgnoreCase(in, start, TRANSFER_ENCODING)) {
+            if (trailer) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "Transfer-Encoding not allowed in trailers");
+            }
+            teSeen = true;
+            String problem = parseTransferEncoding(in, vs, ve);
+            if (problem != null) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, problem);
+            }
+        }
+
+        final String name = in.toString(start, nameLen, StandardCharsets.US_ASCII);
+        final String value = valueLen == 0 ? "" : in.toString(vs, valueLen, StandardCharsets.ISO_8859_1);
+        if (trailer) {
+            HttpHeaders t = trailers;
+            if (t == null) {
+                t = trailers = NO_VALIDATION.newHeaders();
+            }
+            t.add(name, value);
+        } else {
+            headers.add(name, value);
+        }
+        return true;
+    }
+
+    /** Processes one Transfer-Encoding field value [vs, ve); returns null or a problem description. */
+    private String parseTransferEncoding(ByteBuf in, int vs, int ve) {
+        if (vs == ve) {
+            return "empty Transfer-Encoding";
+        }
+        int p = vs;
+        for (;;) {
+            final int comma = in.indexOf(p, ve, (byte) ',');
+            final int elementEnd = comma < 0 ? ve : comma;
+            int s = p;
+            int e = elementEnd;
+            while (s < e && isOws(in.getByte(s))) {
+                s++;
+            }
+            while (e > s && isOws(in.getByte(e - 1))) {
+                e--;
+            }
+            if (s == e) {
+                return "empty Transfer-Encoding list element";
+            }
+            if (in.forEachByte(s, e - s, TCHAR_PROCESSOR) >= 0) {
+                return "invalid transfer coding";
+            }
+            if (e - s == CHUNKED.length && equalsIgnoreCase(in, s, CHUNKED)) {
+                if (teChunkedSeen) {
+                    return "chunked applied more than once";
+                }
+                teChunkedSeen = true;
+                teLastIsChunked = true;
+            } else {
+                teLastIsChunked = false;
+                teOtherCodingSeen = true;
+            }
+            if (comma < 0) {
+                return null;
+            }
+            p = comma + 1;
+        }
+    }
+
+    private boolean finishHead(ByteBuf in, List<Object> out) {
+        if (hostCount == 0 && version == HttpVersion.HTTP_1_1) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "missing Host");
+        }
+        if (teSeen) {
+            if (version == HttpVersion.HTTP_1_0) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "Transfer-Encoding in HTTP/1.0 request");
+            }
+            if (contentLengthSeen) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "both Content-Length and Transfer-Encoding");
+            }
+            if (!teLastIsChunked) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "final transfer coding is not chunked");
+            }
+            if (teOtherCodingSeen) {
+                return fail(in, out, HttpResponseStatus.NOT_IMPLEMENTED, "unsupported transfer coding");
+            }
+        }
+        out.add(new DefaultHttpRequest(version, method, uri, headers, false));
+        headers = null;
+        uri = null;
+        if (teSeen) {
+            scanned = 0;
+            state = State.CHUNK_LINE;
+            return true;
+        }
+        if (contentLengthSeen && contentLength > 0) {
+            remaining = contentLength;
+            state = State.FIXED_BODY;
+            return true;
+        }
+        return complete(out, LastHttpContent.EMPTY_LAST_CONTENT);
+    }
+
+    private boolean readFixedBody(ByteBuf in, List<Object> out) {
+        final int toRead = (int) Math.min(in.readableBytes(), remaining);
+        out.add(new DefaultHttpContent(in.readRetainedSlice(toRead)));
+        remaining -= toRead;
+        if (remaining == 0) {
+            return complete(out, LastHttpContent.EMPTY_LAST_CONTENT);
+        }
+        return false; // all readable bytes consumed
+    }
+
+    private boolean readChunkLine(ByteBuf in, List<Object> out) {
+        final int window = MAX_CHUNK_LINE_LENGTH + 2;
+        final int r = in.readerIndex();
+        final int n = in.readableBytes();
+        final int lf = findLf(in, window);
+        if (lf < 0) {
+            if (n >= window || (n > MAX_CHUNK_LINE_LENGTH && in.getByte(r + MAX_CHUNK_LINE_LENGTH) != CR)) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "chunk line too long");
+            }
+            return false;
+        }
+        if (lf == r || in.getByte(lf - 1) != CR) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "bare LF in chunk line");
+        }
+        final int end = lf - 1;
+        if (end - r > MAX_CHUNK_LINE_LENGTH) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "chunk line too long");
+        }
+        long size = 0;
+        int p = r;
+        while (p < end) {
+            int d = hexValue(in.getByte(p));
+            if (d < 0) {
+                break;
+            }
+            if (p - r == MAX_CHUNK_SIZE_DIGITS) {
+                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "chunk size too long");
+            }
+            size = (size << 4) | d;
+            p++;
+        }
+        if (p == r) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "invalid chunk size");
+        }
+        if (size < 0) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "chunk size too large");
+        }
+        if (p < end && !isValidChunkExtensions(in, p, end)) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "invalid chunk extension");
+        }
+        in.readerIndex(lf + 1);
+        scanned = 0;
+        if (size == 0) {
+            trailers = null;
+            sectionBytes = 0;
+            fieldCount = 0;
+            state = State.TRAILERS;
+        } else {
+            remaining = size;
+            state = State.CHUNK_DATA;
+        }
+        return true;
+    }
+
+    private boolean readChunkData(ByteBuf in, List<Object> out) {
+        final int toRead = (int) Math.min(in.readableBytes(), remaining);
+        out.add(new DefaultHttpContent(in.readRetainedSlice(toRead)));
+        remaining -= toRead;
+        if (remaining == 0) {
+            state = State.CHUNK_DATA_END;
+            return true;
+        }
+        return false;
+    }
+
+    private boolean readChunkDataEnd(ByteBuf in, List<Object> out) {
+        final int r = in.readerIndex();
+        if (in.getByte(r) != CR) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "chunk data not followed by CRLF");
+        }
+        if (in.readableBytes() < 2) {
+            return false;
+        }
+        if (in.getByte(r + 1) != LF) {
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "chunk data not followed by CRLF");
+        }
+        in.skipBytes(2);
+        scanned = 0;
+        state = State.CHUNK_LINE;
+        return true;
+    }
+
+    private boolean finishTrailers(ByteBuf in, List<Object> out) {
+        HttpHeaders t = trailers;
+        trailers = null;
+        return complete(out, t == null ? LastHttpContent.EMPTY_LAST_CONTENT
+                : new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, t));
+    }
+
+    /** Emits the last content and resets for the next request; always returns false. */
+    private boolean complete(List<Object> out, LastHttpContent last) {
+        out.add(last);
+        resetRequest();
+        state = State.START;
+        return false;
+    }
+
+    private boolean fail(ByteBuf in, List<Object> out, HttpResponseStatus status, String reason) {
+        out.add(new Http1DecodeError(status, reason));
+        resetRequest();
+        state = State.BAD;
+        in.skipBytes(in.readableBytes());
+        return false;
+    }
+
+    private void resetRequest() {
+        scanned = 0;
+        leadingEmptyLines = 0;
+        version = null;
+        method = null;
+        uri = null;
+        headers = null;
+        trailers = null;
+        sectionBytes = 0;
+        fieldCount = 0;
+        hostCount = 0;
+        contentLengthSeen = false;
+        contentLength = 0;
+        teSeen = false;
+        teChunkedSeen = false;
+        teLastIsChunked = false;
+        teOtherCodingSeen = false;
+        remaining = 0;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Helpers
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * Returns the absolute index of the first LF within the first {@code window} readable bytes, or -1.
+     * Incremental: bytes already scanned for the current line are not scanned again.
+     */
+    private int findLf(ByteBuf in, int window) {
+        final int limit = Math.min(in.readableBytes(), window);
+        if (scanned >= limit) {
+            return -1;
+        }
+        final int r = in.readerIndex();
+        final int idx = in.indexOf(r + scanned, r + limit, LF);
+        if (idx < 0) {
+            scanned = limit;
+        }
+        return idx;
+    }
+
+    private static HttpMethod method(ByteBuf in, int start, int len) {
+        switch (len) {
+            case 3:
+                if (equalsExact(in, start, "GET")) {
+                    return HttpMethod.GET;
+                }
+                if (equalsExact(in, start, "PUT")) {
+                    return HttpMethod.PUT;
+                }
+                break;
+            case 4:
+                if (equalsExact(in, start, "POST")) {
+                    return HttpMethod.POST;
+                }
+                if (equalsExact(in, start, "HEAD")) {
+                    return HttpMethod.HEAD;
+                }
+                break;
+            case 5:
+                if (equalsExact(in, start, "PATCH")) {
+                    return HttpMethod.PATCH;
+                }
+                if (equalsExact(in, start, "TRACE")) {
+                    return HttpMethod.TRACE;
+                }
+                break;
+            case 6:
+                if (equalsExact(in, start, "DELETE")) {
+                    return HttpMethod.DELETE;
+                }
+                break;
+            case 7:
+                if (equalsExact(in, start, "OPTIONS")) {
+                    return HttpMethod.OPTIONS;
+                }
+                if (equalsExact(in, start, "CONNECT")) {
+                    return HttpMethod.CONNECT;
+                }
+                break;
+            default:
+                break;
+        }
+        return HttpMethod.valueOf(in.toString(start, len, StandardCharsets.US_ASCII));
+    }
+
+    private static boolean equalsExact(ByteBuf in, int start, String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (in.getByte(start + i) != s.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Case-insensitive comparison against a lowercase ASCII constant of the same length. */
+    private static boolean equalsIgnoreCase(ByteBuf in, int start, byte[] lower) {
+        for (int i = 0; i < lower.length; i++) {
+            int b = in.getByte(start + i);
+            if (b >= 'A' && b <= 'Z') {
+                b += 32;
+            }
+            if (b != lower[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** "HTTP/" DIGIT "." DIGIT at index (8 bytes available). */
+    private static boolean isWellFormedVersion(ByteBuf in, int i) {
+        return in.getByte(i) == 'H' && in.getByte(i + 1) == 'T' && in.getByte(i + 2) == 'T'
+                && in.getByte(i + 3) == 'P' && in.getByte(i + 4) == '/' && isDigit(in.getByte(i + 5))
+                && in.getByte(i + 6) == '.' && isDigit(in.getByte(i + 7));
+    }
+
+    /**
+     * RFC 9112 section 3.2: origin-form for any method except CONNECT; authority-form only (and
+     * always) for CONNECT; absolute-form (http/https with a non-empty authority) for any method
+     * except CONNECT; asterisk-form only for OPTIONS.
+     */
+    private static boolean isValidTargetForm(ByteBuf in, int start, int end, HttpMethod m) {
+        final boolean connect = HttpMethod.CONNECT.equals(m);
+        final byte first = in.getByte(start);
+        if (connect) {
+            return first != '/' && isValidAuthority(in, start, end, true);
+        }
+        if (first == '/') {
+            return true;
+        }
+        if (first == '*' && end - start == 1) {
+            return HttpMethod.OPTIONS.equals(m);
+        }
+        // absolute-form
+        int schemeEnd;
+        if (end - start >= 7 && (in.getByte(start) | 0x20) == 'h' && (in.getByte(start + 1) | 0x20) == 't'
+                && (in.getByte(start + 2) | 0x20) == 't' && (in.getByte(start + 3) | 0x20) == 'p') {
+            schemeEnd = start + 4;
+            if ((in.getByte(schemeEnd) | 0x20) == 's') {
+                schemeEnd++;
+            }
+        } else {
+            return false;
+        }
+        if (end - schemeEnd < 3 || in.getByte(schemeEnd) != ':' || in.getByte(schemeEnd + 1) != '/'
+                || in.getByte(schemeEnd + 2) != '/') {
+            return false;
+        }
+        final int authStart = schemeEnd + 3;
+        int authEnd = authStart;
+        while (authEnd < end) {
+            byte b = in.getByte(authEnd);
+            if (b == '/' || b == '?') {
+                break;
+            }
+            authEnd++;
+        }
+        return authEnd > authStart && isValidAuthority(in, authStart, authEnd, false);
+    }
+
+    /**
+     * {@code host [ ":" port ]} without userinfo; host = IP-literal / IPv4address / reg-name (non-empty);
+     * port = 1*5DIGIT (required if {@code requirePort}).
+     */
+    static boolean isValidAuthority(ByteBuf in, int start, int end, boolean requirePort) {
+        if (start >= end) {
+            return false;
+        }
+        final int hostEnd;
+        if (in.getByte(start) == '[') {
+            final int close = in.indexOf(start + 1, end, (byte) ']');
+            if (close < 0 || !isValidIpLiteral(in, start + 1, close)) {
+                return false;
+            }
+            hostEnd = close + 1;
+        } else {
+            final int colon = in.indexOf(start, end, (byte) ':');
+            hostEnd = colon < 0 ? end : colon;
+            if (hostEnd == start || !isValidRegName(in, start, hostEnd)) {
+                return false;
+            }
+        }
+        if (hostEnd == end) {
+            return !requirePort;
+        }
+        if (in.getByte(hostEnd) != ':') {
+            return false;
+        }
+        final int portLen = end - hostEnd - 1;
+        if (portLen < 1 || portLen > MAX_PORT_DIGITS) {
+            return false;
+        }
+        for (int i = hostEnd + 1; i < end; i++) {
+            if (!isDigit(in.getByte(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** reg-name = *( unreserved / pct-encoded / sub-delims ); covers IPv4address syntactically. */
+    private static boolean isValidRegName(ByteBuf in, int start, int end) {
+        for (int i = start; i < end; i++) {
+            final byte b = in.getByte(i);
+            if (b == '%') {
+                if (i + 2 >= end || !HEXDIG[in.getByte(i + 1) & 0xFF] || !HEXDIG[in.getByte(i + 2) & 0xFF]) {
+                    return false;
+                }
+                i += 2;
+            } else if (!REG_NAME[b & 0xFF]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Contents between '[' and ']': IPv6address / IPvFuture (no zone identifiers). */
+    private static boolean isValidIpLiteral(ByteBuf in, int start, int end) {
+        if (start >= end) {
+            return false;
+        }
+        final byte first = in.getByte(start);
+        if (first == 'v' || first == 'V') {
+            // IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+            int p = start + 1;
+            while (p < end && HEXDIG[in.getByte(p) & 0xFF]) {
+                p++;
+            }
+            if (p == start + 1 || p >= end || in.getByte(p) != '.') {
+                return false;
+            }
+            p++;
+            if (p >= end) {
+                return false;
+            }
+            for (; p < end; p++) {
+                final byte b = in.getByte(p);
+                if (b != ':' && !REG_NAME[b & 0xFF]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        return isValidIpv6(in, start, end);
+    }
+
+    static boolean isValidIpv6(ByteBuf in, int start, int end) {
+        int p = start;
+        int groups = 0;
+        boolean compressed = false;
+        if (in.getByte(p) == ':') {
+            if (p + 1 >= end || in.getByte(p + 1) != ':') {
+                return false;
+            }
+            compressed = true;
+            p += 2;
+        }
+        while (p < end) {
+            final int groupStart = p;
+            while (p < end && p - groupStart < 4 && HEXDIG[in.getByte(p) & 0xFF]) {
+                p++;
+            }
+            if (p < end && in.getByte(p) == '.') {
+                // Trailing IPv4address occupies two groups.
+                if (!isValidIpv4(in, groupStart, end)) {
+                    return false;
+                }
+                groups += 2;
+                p = end;
+                break;
+            }
+            if (p == groupStart || (p < end && HEXDIG[in.getByte(p) & 0xFF])) {
+                return false;
+            }
+            groups++;
+            if (p == end) {
+                break;
+            }
+            if (in.getByte(p) != ':') {
+                return false;
+            }
+            p++;
+            if (p < end && in.getByte(p) == ':') {
+                if (compressed) {
+                    return false;
+                }
+                compressed = true;
+                p++;
+            } else if (p == end) {
+                return false; // trailing single ':'
+            }
+        }
+        return compressed ? groups <= 7 : groups == 8;
+    }
+
+    /** dotted-quad of dec-octets (no leading zeros, each <= 255). */
+    private static boolean isValidIpv4(ByteBuf in, int start, int end) {
+        int p = start;
+        for (int octet = 0; octet < 4; octet++) {
+            if (octet > 0) {
+                if (p >= end || in.getByte(p) != '.') {
+                    return false;
+                }
+                p++;
+            }
+            final int s = p;
+            int value = 0;
+            while (p < end && p - s < 3 && isDigit(in.getByte(p))) {
+                value = value * 10 + (in.getByte(p) - '0');
+                p++;
+            }
+            final int len = p - s;
+            if (len == 0 || value > 255 || (len > 1 && in.getByte(s) == '0')) {
+                return false;
+            }
+        }
+        return p == end;
+    }
+
+    /** Returns the value of 1*19DIGIT that fits in a long, or -1. */
+    private static long parseContentLength(ByteBuf in, int start, int len) {
+        if (len < 1 || len > MAX_CONTENT_LENGTH_DIGITS) {
+            return -1;
+        }
+        long v = 0;
+        for (int i = start, end = start + len; i < end; i++) {
+            final byte b = in.getByte(i);
+            if (!isDigit(b)) {
+                return -1;
+            }
+            final int d = b - '0';
+            if (v > (Long.MAX_VALUE - d) / 10) {
+                return -1;
+            }
+            v = v * 10 + d;
+        }
+        return v;
+    }
+
+    /**
+     * chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ( token / quoted-string ) ] ) over [p, end),
+     * with no trailing whitespace.
+     */
+    private static boolean isValidChunkExtensions(ByteBuf in, int p, int end) {
+        while (p < end) {
+            p = skipOws(in, p, end);
+            if (p >= end || in.getByte(p) != ';') {
+                return false;
+            }
+            p = skipOws(in, p + 1, end);
+            final int nameStart = p;
+            while (p < end && TCHAR[in.getByte(p) & 0xFF]) {
+                p++;
+            }
+            if (p == nameStart) {
+                return false;
+            }
+            final int q = skipOws(in, p, end);
+            if (q < end && in.getByte(q) == '=') {
+                p = skipOws(in, q + 1, end);
+                if (p >= end) {
+                    return false;
+                }
+                if (in.getByte(p) == '"') {
+                    p = endOfQuotedString(in, p, end);
+                    if (p < 0) {
+                        return false;
+                    }
+                } else {
+                    final int valueStart = p;
+                    while (p < end && TCHAR[in.getByte(p) & 0xFF]) {
+                        p++;
+                    }
+                    if (p == valueStart) {
+                        return false;
+                    }
+                }
+            } else if (q < end && in.getByte(q) == ';') {
+                p = q;
+            } else if (q != end || q != p) {
+                return false; // garbage after the name, or trailing whitespace
+            }
+        }
+        return true;
+    }
+
+    /** p points at the opening DQUOTE; returns the index after the closing DQUOTE, or -1. */
+    private static int endOfQuotedString(ByteBuf in, int p, int end) {
+        p++;
+        while (p < end) {
+            final int c = in.getByte(p) & 0xFF;
+            if (c == '"') {
+                return p + 1;
+            }
+            if (c == '\\') {
+                p++;
+                if (p >= end) {
+                    return -1;
+                }
+                final int e = in.getByte(p) & 0xFF;
+                if (!(e == HTAB || e == SP || (e >= 0x21 && e != 0x7F))) {
+                    return -1;
+                }
+            } else if (!(c == HTAB || c == SP || c == 0x21 || (c >= 0x23 && c <= 0x5B)
+                    || (c >= 0x5D && c <= 0x7E) || c >= 0x80)) {
+                return -1;
+            }
+            p++;
+        }
+        return -1;
+    }
+
+    private static int skipOws(ByteBuf in, int p, int end) {
+        while (p < end && isOws(in.getByte(p))) {
+            p++;
+        }
+        return p;
+    }
+
+    private static boolean isOws(byte b) {
+        return b == SP || b == HTAB;
+    }
+
+    private static boolean isDigit(byte b) {
+        return b >= '0' && b <= '9';
+    }
+
+    private static int hexValue(byte b) {
+        if (b >= '0' && b <= '9') {
+            return b - '0';
+        }
+        if (b >= 'a' && b <= 'f') {
+            return b - 'a' + 10;
+        }
+        if (b >= 'A' && b <= 'F') {
+            return b - 'A' + 10;
+        }
+        return -1;
+    }
+
+    private static int saturatedAdd(int a, int b) {
+        return (int) Math.min(Integer.MAX_VALUE, (long) a + b);
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static long asciiLong(String s) {
+        long v = 0;
+        for (int i = 0; i < 8; i++) {
+            v = (v << 8) | (s.charAt(i) & 0xFF);
+        }
+        return v;
+    }
+}
