@@ -52,7 +52,7 @@ public final class ConfigLoader {
     static final List<String> TOP_KEYS = List.of("server", "listen", "listeners", "access_log", "sites");
     static final List<String> SERVER_KEYS = List.of("event_loops", "allocator", "transport", "server_header",
             "shutdown_timeout", "trusted_proxies", "request_id_header");
-    static final List<String> LISTENER_KEYS = List.of("address", "name", "limits", "timeouts");
+    static final List<String> LISTENER_KEYS = List.of("address", "name", "limits", "timeouts", "sendfile");
     static final List<String> LIMIT_KEYS = List.of("max_request_line", "max_header_size", "max_header_count",
             "max_body_size", "max_connections", "max_connections_per_client");
     static final List<String> TIMEOUT_KEYS = List.of("request_head", "request_body", "keep_alive");
@@ -70,7 +70,7 @@ public final class ConfigLoader {
     static final List<String> ERROR_PAGE_KEYS = List.of("html", "json");
 
     private static final Map<String, String> TOP_HINTS = hints(
-            Map.of("server", SERVER_KEYS, "listeners[]", List.of("address", "limits", "timeouts"),
+            Map.of("server", SERVER_KEYS, "listeners[]", List.of("address", "limits", "timeouts", "sendfile"),
                     "sites[]", List.of("host", "hosts", "routes", "error_pages")));
     private static final Map<String, String> LISTENER_HINTS = hints(
             Map.of("limits", LIMIT_KEYS, "timeouts", TIMEOUT_KEYS));
@@ -352,10 +352,12 @@ public final class ConfigLoader {
                 : ListenerConfig.Limits.defaults();
         ListenerConfig.Timeouts timeouts = f.has("timeouts") ? timeouts(f.value("timeouts"), f.path("timeouts"))
                 : ListenerConfig.Timeouts.defaults();
+        boolean sendfile = f.get("sendfile", true, r::bool);
         if (address.isEmpty()) {
             return null;
         }
-        return new ListenerConfig(name, address.get().host(), address.get().port(), limits, timeouts, r.pos(node));
+        return new ListenerConfig(name, address.get().host(), address.get().port(), limits, timeouts, sendfile,
+                r.pos(node));
     }
 
     private boolean duplicateAddress(Node node, String path, Address a, Map<String, String> seen) {

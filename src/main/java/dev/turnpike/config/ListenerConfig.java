@@ -10,9 +10,16 @@ import java.time.Duration;
  * @param port     TCP port; 0 picks an ephemeral port (tests)
  * @param limits   sizes and connection counts that are answered with 4xx/5xx instead of crashing
  * @param timeouts per-connection timeouts
+ * @param sendfile whether static files go out with sendfile (zero-copy); off sends them through user space
+ *                 in chunks, as needed for file systems where sendfile misbehaves
  */
 public record ListenerConfig(String name, String host, int port, Limits limits, Timeouts timeouts,
-                             SourcePosition position) {
+                             boolean sendfile, SourcePosition position) {
+
+    public ListenerConfig(String name, String host, int port, Limits limits, Timeouts timeouts,
+                          SourcePosition position) {
+        this(name, host, port, limits, timeouts, true, position);
+    }
 
     /**
      * @param maxRequestLine           request line bytes before 414

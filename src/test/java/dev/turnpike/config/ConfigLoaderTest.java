@@ -392,7 +392,7 @@ class ConfigLoaderTest {
                 "t.yaml:5:15: listeners[0].limits.max_body: unknown key; expected one of: max_request_line,"
                         + " max_header_size, max_header_count, max_body_size, max_connections, max_connections_per_client",
                 "t.yaml:6:5: listeners[0].max_body_size: unknown key here; 'max_body_size' belongs under 'limits';"
-                        + " expected one of: address, name, limits, timeouts",
+                        + " expected one of: address, name, limits, timeouts, sendfile",
                 "t.yaml:7:15: access_log.fromat: unknown key; did you mean 'format'? expected one of: format, output",
                 "t.yaml:10:33: sites[0].routes[0].static.indx: unknown key; did you mean 'index'? expected one of:"
                         + " root, index, spa_fallback, listing, show_hidden, precompressed, cache_control, strip_prefix",
@@ -597,6 +597,28 @@ class ConfigLoaderTest {
                 "t.yaml:5:55: sites[0].routes[1].respond.headers.X-Where: invalid placeholder: unknown placeholder"
                         + " {remote_address}; known: {host}, {method}, {path}, {port}, {query}, {remote_addr},"
                         + " {request_id}, {scheme}, {uri}; did you mean {remote_addr}?");
+    }
+
+    @Test
+    void sendfileIsOnByDefaultAndCanBeSwitchedOff() throws Exception {
+        TurnpikeConfig config = parse("""
+                listen: "127.0.0.1:8080"
+                listeners:
+                  - address: "127.0.0.1:8081"
+                    sendfile: false
+                sites:
+                  - routes:
+                      - respond: ok
+                """);
+        assertThat(config.listeners()).extracting(ListenerConfig::sendfile).containsExactly(true, false);
+        assertThat(problems("""
+                listeners:
+                  - address: "127.0.0.1:8081"
+                    sendfile: maybe
+                sites:
+                  - routes:
+                      - respond: ok
+                """)).singleElement().asString().startsWith("t.yaml:3:15: listeners[0].sendfile: expected true or false");
     }
 
     @Test
