@@ -29,7 +29,15 @@ sealed interface AccessLogFormat {
         public void append(StringBuilder sb, AccessLogEntry e) {
             sb.append(e.clientAddress()).append(" - - [").append(TIME.format(Instant.ofEpochMilli(e.startMillis())))
                     .append("] \"");
-            escape(sb, e.method() + " " + e.target() + " " + e.protocol());
+            if (e.method().equals("-")) {
+                sb.append('-'); // rejected before a request line could be read: nginx logs "-" too
+            } else {
+                escape(sb, e.method());
+                sb.append(' ');
+                escape(sb, e.target());
+                sb.append(' ');
+                escape(sb, e.protocol());
+            }
             sb.append("\" ").append(e.status()).append(' ').append(e.bytesSent()).append(" \"");
             escape(sb, e.referer() == null ? "-" : e.referer());
             sb.append("\" \"");

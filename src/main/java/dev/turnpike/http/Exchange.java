@@ -9,6 +9,8 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
 import io.netty.channel.FileRegion;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -209,7 +211,11 @@ public final class Exchange {
         this.abortListener = listener;
     }
 
+    /** Sends the response head only; a body follows with {@link #send} and {@link #end}. */
     public ChannelFuture sendHead(HttpResponse response) {
+        if (response instanceof FullHttpResponse) {
+            throw new IllegalArgumentException("sendHead takes a head only; answer a FullHttpResponse with respond()");
+        }
         if (headSent) {
             throw new IllegalStateException("response head already sent");
         }
@@ -269,20 +275,30 @@ public final class Exchange {
     }
 
     public ChannelFuture respond(FullHttpResponse response) {
-        if (!response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+        int code = response.status().code();
+        if (code < 200 || code == 204) {
+            // RFC 9110 section 8.6: never a Content-Length on 1xx and 204.
+            response.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
+        } else if (!response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
                 && !response.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
             response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
         }
-        ByteBuf body = response.content().retain();
-        sendHead(response);
-        response.release();
+        // The head goes out as a plain HttpResponse: handing the FullHttpResponse itself to sendHead would make
+        // the encoder write the body with the head, and the body would then be written a second time.
+        ByteBuf body = response.content();
+        sendHead(new DefaultHttpResponse(response.protocolVersion(), response.status(), response.headers()));
         if (head) {
             body.release();
             return end(LastHttpContent.EMPTY_LAST_CONTENT);
         }
         bytesSent += body.readableBytes();
         finished = true;
-        return transport.writeLast(new io.netty.handler.codec.http.DefaultLastHttpContent(body));
+        return transport.writeLast(body.isReadable() ? new DefaultLastHttpContent(body) : releaseEmpty(body));
+    }
+
+    private static LastHttpContent releaseEmpty(ByteBuf body) {
+        body.release();
+        return LastHttpContent.EMPTY_LAST_CONTENT;
     }
 
     /** A convenience for short bodies. */
@@ -299,6 +315,9 @@ public final class Exchange {
      * one exists. If the head was already sent the response can only be cut: the connection is closed.
      */
     public void sendError(HttpResponseStatus status, String detail) {
+        if (finished) {
+            return; // already answered, aborted, or the client is gone
+        }
         if (headSent) {
             abort();
             return;

@@ -9,7 +9,9 @@ import java.time.format.DateTimeFormatter;
 
 /** The IMF-fixdate for the Date header, formatted at most once per second per thread. */
 public final class HttpDate {
-    private static final DateTimeFormatter FORMAT = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
+    /** IMF-fixdate (RFC 9110 section 5.6.7): a two-digit day, unlike RFC_1123_DATE_TIME's "Tue, 3 Jun 2008". */
+    private static final DateTimeFormatter FORMAT =
+            DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", java.util.Locale.US).withZone(ZoneOffset.UTC);
 
     private static final FastThreadLocal<HttpDate> CACHE = new FastThreadLocal<>() {
         @Override

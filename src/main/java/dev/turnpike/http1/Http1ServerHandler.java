@@ -6,14 +6,16 @@ import dev.turnpike.http.Exchange;
 import dev.turnpike.http.ExchangeTransport;
 import dev.turnpike.http.HttpServices;
 import dev.turnpike.http.RequestBodyException;
+import dev.turnpike.http.RequestIds;
 import dev.turnpike.http.RequestTarget;
+import dev.turnpike.accesslog.AccessLogEntry;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -43,6 +45,12 @@ import java.util.function.Supplier;
  * pipelined requests in order, manages keep-alive, 100-continue, the request-body hand-off and the
  * connection's timeouts, and closes after framing errors. It never blocks: everything happens on the
  * connection's event loop.
+ *
+ * <p>Hardening choices: a request with a body is handed to its handler only once the read that carried its
+ * head is decoded, so a framing error in the same bytes rejects it before any handler (or upstream) sees
+ * it; once the connection is to be closed nothing further is parsed as a request; and an error answer
+ * given while the client may still be sending its body is followed by a bounded lingering close, so the
+ * client reads the answer instead of a reset.
  */
 public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         implements ExchangeTransport, StrictHttp1RequestDecoder.Listener {
@@ -53,6 +61,16 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     private enum Phase { WAIT_REQUEST, HEAD, BODY, PROCESSING }
 
+    /**
+     * After an error answer that ends the connection while the client may still be sending (413, 400 …),
+     * our side is shut down and input is read and dropped for at most this long before closing: a client
+     * blocked writing its body then gets to read the answer instead of a reset (nginx's lingering close).
+     */
+    private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+    /** What OPTIONS * and a 405 for TRACE or CONNECT advertise. */
+    private static final String ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
     private final Supplier<HttpServices> services;
     private final StrictHttp1RequestDecoder decoder;
     private final Http1ResponseEncoder encoder;
@@ -60,6 +78,12 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     private final long headTimeoutNanos;
     private final long bodyTimeoutNanos;
     private final long keepAliveNanos;
+    /**
+     * The timer never sleeps longer than the shortest timeout, so a phase armed while it sleeps (a request
+     * head starting on an idle keep-alive connection) is never checked late, and arming never reschedules.
+     */
+    private final long timerSliceNanos;
+    private final Runnable timerTask = this::onTimer;
     private final String scheme;
     private final boolean zeroCopy;
 
@@ -68,8 +92,16 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     private boolean processingPipelined;
 
     private Exchange current;
+    /** Whether {@link #current} has gone to the access log (exactly once, however it ends). */
+    private boolean currentLogged;
     private HttpRequest currentRequest;
     private boolean requestComplete;
+    /**
+     * The current request has no body: it is complete with its head, and the decoder's (empty) last content
+     * that follows the head is skipped when it arrives.
+     */
+    private boolean bodyless;
+    private boolean skipEmptyLast;
     private boolean responseDone;
     private boolean closeAfterResponse;
     private boolean expectContinue;
@@ -79,9 +111,18 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     private long bodyBytes;
     private boolean bodyPaused;
     private boolean draining;
+    private boolean closing;
+    /** Close with a linger: the request was rejected while its body may still be arriving. */
+    private boolean lingerOnClose;
+    /**
+     * The current request (which has a body) is dispatched when the read that carried its head is fully
+     * decoded, so a framing error later in the same bytes rejects it before any handler sees it.
+     */
+    private boolean dispatchPending;
 
     private Phase phase = Phase.WAIT_REQUEST;
     private long deadline;
+    private boolean armed;
     private ScheduledFuture<?> timer;
 
     public Http1ServerHandler(Supplier<HttpServices> services, StrictHttp1RequestDecoder decoder,
@@ -93,6 +134,8 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         this.headTimeoutNanos = listener.timeouts().requestHead().toNanos();
         this.bodyTimeoutNanos = listener.timeouts().requestBody().toNanos();
         this.keepAliveNanos = listener.timeouts().keepAlive().toNanos();
+        this.timerSliceNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(1),
+                Math.min(headTimeoutNanos, Math.min(bodyTimeoutNanos, keepAliveNanos)));
         this.scheme = scheme;
         this.zeroCopy = zeroCopy;
         decoder.setListener(this);
@@ -106,8 +149,12 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
                 new Http1Limits(l.maxRequestLine(), l.maxHeaderSize(), l.maxHeaderCount()));
         Http1ResponseEncoder encoder = new Http1ResponseEncoder();
         ch.pipeline().addLast("h1-decoder", decoder)
-                .addLast("h1-encoder", encoder)
-                .addLast("h1-handler", new Http1ServerHandler(services, decoder, encoder, listener, scheme, zeroCopy));
+                .addLast("h1-encoder", encoder);
+        if (!zeroCopy) {
+            // Without sendfile, files go out as ChunkedInput, which needs this handler; with it, it only costs.
+            ch.pipeline().addLast("chunked-writer", new io.netty.handler.stream.ChunkedWriteHandler());
+        }
+        ch.pipeline().addLast("h1-handler", new Http1ServerHandler(services, decoder, encoder, listener, scheme, zeroCopy));
     }
 
     // ---- lifecycle ---------------------------------------------------------------------------------------
@@ -133,12 +180,20 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         BodySink s = sink;
         current = null;
         sink = null;
+        dispatchPending = false;
+        closing = true;
         releaseBuffered();
+        Object queued;
+        while ((queued = pipelined.poll()) != null) {
+            ReferenceCountUtil.release(queued);
+        }
         if (s != null && !requestComplete) {
             s.onError(new java.nio.channels.ClosedChannelException());
         }
-        if (ex != null && !ex.isFinished()) {
-            ex.transportClosed();
+        if (ex != null) {
+            if (!ex.isFinished()) {
+                ex.transportClosed();
+            }
             logExchange(ex);
         }
         ctx.fireChannelInactive();
@@ -149,14 +204,17 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         if (!(cause instanceof java.io.IOException)) {
             LOG.warn("closing connection from {} after an unexpected error", ctx.channel().remoteAddress(), cause);
         }
-        ctx.close();
+        closeConnection();
     }
 
-    /** Graceful shutdown: finish the exchange in flight (its response says Connection: close), then close. */
+    /**
+     * Graceful shutdown: finish the exchange in flight, or the request whose head is arriving (its response
+     * says Connection: close), then close; an idle connection is closed at once.
+     */
     public void drain() {
         draining = true;
-        if (current == null && pipelined.isEmpty()) {
-            ctx.close();
+        if (current == null && pipelined.isEmpty() && !decoder.isMidRequest()) {
+            closeConnection();
         }
     }
 
@@ -164,12 +222,26 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (closing) {
+            // Decided to close: nothing after that point is a request any more (the decoder may still be
+            // delivering what it parsed from the same read).
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         if (!pipelined.isEmpty()) {
             pipelined.add(msg);
             updateAutoRead();
             return;
         }
         onMessage(msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (dispatchPending) {
+            dispatchNow();
+        }
+        ctx.fireChannelReadComplete();
     }
 
     @Override
@@ -180,6 +252,11 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     }
 
     private void onMessage(Object msg) {
+        if (skipEmptyLast && msg instanceof LastHttpContent last) {
+            skipEmptyLast = false;
+            last.release();
+            return;
+        }
         if (responseDone) {
             // The response is out; what remains of its request body is read and dropped.
             if (msg instanceof HttpContent c) {
@@ -187,7 +264,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
                 bodyBytes += c.content().readableBytes();
                 c.release();
                 if (limits.maxBodySize() > 0 && bodyBytes > limits.maxBodySize()) {
-                    ctx.close();
+                    closeConnection();
                 } else if (last) {
                     requestComplete = true;
                     afterExchange();
@@ -196,7 +273,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
                 }
             } else {
                 ReferenceCountUtil.release(msg);
-                ctx.close();
+                closeConnection();
             }
             return;
         }
@@ -225,15 +302,19 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     private void startExchange(HttpRequest req) {
         HttpServices svc = services.get();
         currentRequest = req;
+        currentLogged = false;
         requestComplete = false;
         responseDone = false;
         expectContinue = false;
         sink = null;
         bodyBytes = 0;
         boolean hasBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;
+        bodyless = !hasBody;
         if (hasBody) {
             arm(Phase.BODY, bodyTimeoutNanos);
         } else {
+            requestComplete = true;
+            skipEmptyLast = true;
             disarm(Phase.PROCESSING);
         }
 
@@ -251,8 +332,9 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
                 return;
             }
             String expect = req.headers().get(HttpHeaderNames.EXPECT);
-            if (expect != null) {
-                if (expect.equalsIgnoreCase("100-continue") && req.protocolVersion() == HttpVersion.HTTP_1_1) {
+            // RFC 9110 section 10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored.
+            if (expect != null && req.protocolVersion() == HttpVersion.HTTP_1_1) {
+                if (expect.equalsIgnoreCase("100-continue")) {
                     expectContinue = hasBody;
                 } else {
                     closeAfterResponse = true;
@@ -268,11 +350,18 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             }
             HttpMethod method = req.method();
             if (method == HttpMethod.CONNECT || method == HttpMethod.TRACE) {
-                ex.sendError(HttpResponseStatus.METHOD_NOT_ALLOWED, method.name() + " is not served here.");
+                FullHttpResponse r = svc.errors().build(ex, HttpResponseStatus.METHOD_NOT_ALLOWED,
+                        method.name() + " is not served here.");
+                r.headers().set(HttpHeaderNames.ALLOW, ALLOWED_METHODS);
+                ex.respond(r);
                 return;
             }
             if (target.path().equals("*")) {
                 answerAsteriskOptions(ex);
+                return;
+            }
+            if (hasBody) {
+                dispatchPending = true;
                 return;
             }
             svc.dispatcher().dispatch(ex);
@@ -284,9 +373,25 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         }
     }
 
+    private void dispatchNow() {
+        dispatchPending = false;
+        Exchange ex = current;
+        if (ex == null || ex.isFinished()) {
+            return;
+        }
+        try {
+            ex.services().dispatcher().dispatch(ex);
+        } catch (Throwable t) {
+            LOG.error("handler failed for {} {}", ex.method(), ex.request().uri(), t);
+            if (!ex.isFinished()) {
+                ex.sendError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "The server failed to handle the request.");
+            }
+        }
+    }
+
     private void answerAsteriskOptions(Exchange ex) {
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.EMPTY_BUFFER);
-        r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+        r.headers().set(HttpHeaderNames.ALLOW, ALLOWED_METHODS);
         ex.respond(r);
     }
 
@@ -330,6 +435,8 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         sink = null;
         requestComplete = true;
         closeAfterResponse = true;
+        dispatchPending = false;
+        lingerOnClose = status.code() != HttpResponseStatus.REQUEST_TIMEOUT.code();
         releaseBuffered();
         if (s != null) {
             s.onError(new RequestBodyException(status, reason));
@@ -337,7 +444,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         if (ex != null && !ex.isFinished()) {
             ex.sendError(status, reason);
         } else {
-            ctx.close();
+            closeConnection();
         }
     }
 
@@ -357,16 +464,36 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, err.status(),
                 ByteBufUtil.writeUtf8(ctx.alloc(), body));
         HttpServices svc = services.get();
+        String requestId = RequestIds.generate();
+        int length = r.content().readableBytes();
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, dev.turnpike.http.ErrorResponder.TEXT_HTML_UTF8)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, r.content().readableBytes())
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, length)
                 .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
-                .set(HttpHeaderNames.DATE, dev.turnpike.http.HttpDate.now());
+                .set(HttpHeaderNames.DATE, dev.turnpike.http.HttpDate.now())
+                .set(svc.requestIdHeader(), requestId);
         if (svc.serverHeader() != null) {
             r.headers().set(HttpHeaderNames.SERVER, svc.serverHeader());
         }
         encoder.answeringHead(false);
         ctx.channel().config().setAutoRead(false);
-        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        closing = true;
+        boolean linger = err.status().code() != HttpResponseStatus.REQUEST_TIMEOUT.code();
+        ctx.writeAndFlush(r).addListener(f -> {
+            if (f.isSuccess() && linger) {
+                closeAfterLinger();
+            } else {
+                ctx.close();
+            }
+        });
+        try {
+            // The request line may not even exist: the entry says so with "-" rather than echoing bad bytes.
+            InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
+            svc.accessLog().log(new AccessLogEntry(System.currentTimeMillis(), 0,
+                    remote == null ? "-" : remote.getAddress().getHostAddress(), "-", "-", "-",
+                    err.status().code(), length, null, null, "", requestId, null, null));
+        } catch (RuntimeException e) {
+            LOG.warn("access log failed", e);
+        }
         LOG.debug("rejected request from {}: {} {}", ctx.channel().remoteAddress(), err.status().code(), err.reason());
     }
 
@@ -393,6 +520,10 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             throw new IllegalStateException("request body already subscribed");
         }
         sink = s;
+        if (bodyless) {
+            s.onEnd(LastHttpContent.EMPTY_LAST_CONTENT);
+            return;
+        }
         if (expectContinue && !requestComplete) {
             expectContinue = false;
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
@@ -470,7 +601,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     @Override
     public void abort() {
         closeAfterResponse = true;
-        ctx.close();
+        closeConnection();
     }
 
     @Override
@@ -491,7 +622,11 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         logExchange(ex);
         if (!success || closeAfterResponse || draining) {
             current = null;
-            ctx.close();
+            if (success && (!requestComplete || lingerOnClose)) {
+                closeAfterLinger();
+            } else {
+                closeConnection();
+            }
             return;
         }
         if (!requestComplete) {
@@ -514,7 +649,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         sink = null;
         releaseBuffered();
         if (draining) {
-            ctx.close();
+            closeConnection();
             return;
         }
         if (decoder.isMidRequest()) {
@@ -532,21 +667,58 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         }
         processingPipelined = true;
         try {
-            while (!pipelined.isEmpty() && ctx.channel().isActive()
-                    && (current == null || !requestComplete || responseDone)) {
-                onMessage(pipelined.poll());
+            for (;;) {
+                while (!pipelined.isEmpty() && !closing && ctx.channel().isActive()
+                        && (current == null || !requestComplete || responseDone)) {
+                    onMessage(pipelined.poll());
+                }
+                if (!dispatchPending) {
+                    break;
+                }
+                dispatchNow();
             }
         } finally {
             processingPipelined = false;
         }
     }
 
+    /** Logs the current exchange (callers pass it, even after clearing the field) unless it already was. */
     private void logExchange(Exchange ex) {
+        if (currentLogged) {
+            return;
+        }
+        currentLogged = true;
         try {
             ex.services().accessLog().log(ex.toAccessLogEntry());
         } catch (RuntimeException e) {
             LOG.warn("access log failed", e);
         }
+    }
+
+    private void closeConnection() {
+        closing = true;
+        ctx.close();
+    }
+
+    /** Shuts our side down, then drops what the client still sends until it closes or the linger ends. */
+    private void closeAfterLinger() {
+        closing = true;
+        cancelTimer();
+        Channel ch = ctx.channel();
+        if (!(ch instanceof DuplexChannel duplex) || !ch.isActive()) {
+            ctx.close();
+            return;
+        }
+        duplex.shutdownOutput().addListener(f -> {
+            if (!f.isSuccess() || !ch.isActive()) {
+                ctx.close();
+                return;
+            }
+            timer = ctx.executor().schedule(() -> {
+                ctx.close();
+            }, LINGER_NANOS, TimeUnit.NANOSECONDS);
+            ch.config().setAutoRead(true);
+        });
     }
 
     // ---- flow control ---------------------------------------------------------------------------------------
@@ -575,9 +747,14 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     private void arm(Phase p, long timeoutNanos) {
         phase = p;
         deadline = System.nanoTime() + timeoutNanos;
+        armed = true;
         if (timer == null) {
-            timer = ctx.executor().schedule(this::onTimer, timeoutNanos, TimeUnit.NANOSECONDS);
+            schedule(timeoutNanos);
         }
+    }
+
+    private void schedule(long delayNanos) {
+        timer = ctx.executor().schedule(timerTask, Math.min(delayNanos, timerSliceNanos), TimeUnit.NANOSECONDS);
     }
 
     private void touchBodyTimer() {
@@ -588,11 +765,11 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     private void disarm(Phase p) {
         phase = p;
-        deadline = 0;
+        armed = false;
     }
 
     private void cancelTimer() {
-        deadline = 0;
+        armed = false;
         if (timer != null) {
             timer.cancel(false);
             timer = null;
@@ -601,29 +778,29 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     private void onTimer() {
         timer = null;
-        if (deadline == 0 || !ctx.channel().isActive()) {
+        if (!armed || !ctx.channel().isActive()) {
             return;
         }
         long now = System.nanoTime();
-        if (now < deadline) {
-            timer = ctx.executor().schedule(this::onTimer, deadline - now, TimeUnit.NANOSECONDS);
+        if (now - deadline < 0) {
+            schedule(deadline - now);
             return;
         }
         switch (phase) {
-            case WAIT_REQUEST -> ctx.close();
+            case WAIT_REQUEST -> closeConnection();
             case HEAD -> {
                 if (current == null) {
                     rejectMalformed(new Http1DecodeError(HttpResponseStatus.REQUEST_TIMEOUT,
                             "The request head was not received in time."));
                 } else {
-                    ctx.close();
+                    closeConnection();
                 }
             }
             case BODY -> {
                 if (current != null && !current.headSent()) {
                     failBody(HttpResponseStatus.REQUEST_TIMEOUT, "The request body was not received in time.");
                 } else {
-                    ctx.close();
+                    closeConnection();
                 }
             }
             case PROCESSING -> { }

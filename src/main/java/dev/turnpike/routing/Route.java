@@ -32,12 +32,25 @@ public record Route(String name, PathMatch path, Set<HttpMethod> methods, List<M
                 if (!requestHeaders.contains(h.getKey())) {
                     return false;
                 }
-            } else if (!requestHeaders.containsValue(h.getKey(), wanted, false)
-                    && !wanted.equals(requestHeaders.get(h.getKey()))) {
+            } else if (!hasExactValue(requestHeaders, h.getKey(), wanted)) {
                 return false;
             }
         }
         return true;
+    }
+
+    /**
+     * Whether one field line {@code name} has exactly {@code wanted} as its value (case-sensitive, after the
+     * parser's whitespace trim). Not split on commas: {@code X-Canary: 0, 1} does not match "1".
+     */
+    private static boolean hasExactValue(HttpHeaders requestHeaders, String name, String wanted) {
+        java.util.Iterator<? extends CharSequence> it = requestHeaders.valueCharSequenceIterator(name);
+        while (it.hasNext()) {
+            if (wanted.contentEquals(it.next())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     boolean matchesMethod(HttpMethod method) {

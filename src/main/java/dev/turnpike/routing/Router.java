@@ -104,23 +104,42 @@ public final class Router implements RequestDispatcher {
         return defaultSite;
     }
 
-    /** The winning route of {@code site}, or null. */
+    /**
+     * The winning route of {@code site}, or null. A route without a path condition answers only paths that
+     * no route with one matches: when routes with a path condition match the path and headers but none
+     * allows the method, the answer is null (a 405), not the path-less fallback (docs/configuration.md).
+     */
     public static Route route(Site site, String path, HttpMethod method, HttpHeaders headers) {
         List<Route> routes = site.routes();
+        boolean pathMatched = false;
         for (int i = 0, n = routes.size(); i < n; i++) {
             Route r = routes.get(i);
-            if (r.matchesPath(path) && r.matchesMethod(method) && r.matchesHeaders(headers)) {
-                return r;
+            if (r.path() == null && pathMatched) {
+                return null; // routes are sorted: every route with a path condition came before
+            }
+            if (r.matchesPath(path) && r.matchesHeaders(headers)) {
+                if (r.matchesMethod(method)) {
+                    return r;
+                }
+                pathMatched |= r.path() != null;
             }
         }
         return null;
     }
 
-    /** Methods some route of {@code site} would accept for this path and headers (for 405's Allow). */
+    /**
+     * Methods the routes that would serve this path and headers accept (for 405's Allow): those with a path
+     * condition when any matches, else those without one. HEAD is allowed wherever GET is.
+     */
     static Set<String> allowedMethods(Site site, String path, HttpHeaders headers) {
         Set<String> allowed = new TreeSet<>();
+        boolean pathMatched = false;
         for (Route r : site.routes()) {
+            if (r.path() == null && pathMatched) {
+                break;
+            }
             if (r.matchesPath(path) && r.matchesHeaders(headers)) {
+                pathMatched |= r.path() != null;
                 r.methods().forEach(m -> allowed.add(m.name()));
                 if (r.methods().contains(HttpMethod.GET)) {
                     allowed.add("HEAD");

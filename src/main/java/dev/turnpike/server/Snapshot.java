@@ -31,7 +31,11 @@ public final class Snapshot implements AutoCloseable {
     }
 
     public static Snapshot compile(TurnpikeConfig config, HandlerContext context) {
-        Router router = Router.compile(config.sites(), (route, handler) -> Handlers.create(route, handler, context));
+        return compile(config, context, HandlerFactory.DEFAULT);
+    }
+
+    public static Snapshot compile(TurnpikeConfig config, HandlerContext context, HandlerFactory handlers) {
+        Router router = Router.compile(config.sites(), (route, handler) -> handlers.create(route, handler, context));
         ServerSettings s = config.server();
         AccessLog accessLog = AccessLogs.open(config.accessLog());
         HttpServices services = new HttpServices(router, new ErrorResponder(), accessLog,

@@ -53,6 +53,8 @@ public final class TurnpikeServer implements AutoCloseable {
     private final List<InetSocketAddress> boundAddresses = new ArrayList<>();
     private final Duration shutdownTimeout;
     private boolean stopped;
+    /** Set when shutdown begins: a connection accepted after the drain sweep is closed at once. */
+    private volatile boolean draining;
 
     private TurnpikeServer(TurnpikeConfig config) {
         ServerSettings s = config.server();
@@ -60,10 +62,11 @@ public final class TurnpikeServer implements AutoCloseable {
         int loops = s.eventLoops() > 0 ? s.eventLoops() : Runtime.getRuntime().availableProcessors();
         this.group = new MultiThreadIoEventLoopGroup(loops, new DefaultThreadFactory("turnpike-io", true),
                 transport.ioHandlerFactory());
+        // Bounded both ways; when full, work is refused (callers answer 503) rather than run on an event loop.
         int blockingThreads = Math.max(4, loops * 2);
         this.blockingExecutor = new ThreadPoolExecutor(blockingThreads, blockingThreads, 30, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(4096), new DefaultThreadFactory("turnpike-blocking", true),
-                new ThreadPoolExecutor.CallerRunsPolicy());
+                new ThreadPoolExecutor.AbortPolicy());
         ((ThreadPoolExecutor) blockingExecutor).allowCoreThreadTimeOut(true);
         this.allocator = switch (s.allocator()) {
             case POOLED -> PooledByteBufAllocator.DEFAULT;
@@ -77,9 +80,14 @@ public final class TurnpikeServer implements AutoCloseable {
 
     /** Compiles {@code config}, binds every listener and returns the running server. */
     public static TurnpikeServer start(TurnpikeConfig config) throws ServerStartException {
+        return start(config, HandlerFactory.DEFAULT);
+    }
+
+    /** As {@link #start(TurnpikeConfig)}, with route handlers built by {@code handlers}. */
+    public static TurnpikeServer start(TurnpikeConfig config, HandlerFactory handlers) throws ServerStartException {
         TurnpikeServer server = new TurnpikeServer(config);
         try {
-            server.snapshot.set(Snapshot.compile(config, server.handlerContext()));
+            server.snapshot.set(Snapshot.compile(config, server.handlerContext(), handlers));
             for (ListenerConfig listener : config.listeners()) {
                 server.bind(listener);
             }
@@ -100,7 +108,7 @@ public final class TurnpikeServer implements AutoCloseable {
     private void bind(ListenerConfig listener) throws ServerStartException {
         ConnectionLimiter.Counters counters = new ConnectionLimiter.Counters(
                 listener.limits().maxConnections(), listener.limits().maxConnectionsPerClient());
-        boolean zeroCopy = true;
+        boolean zeroCopy = listener.sendfile();
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannelClass())
@@ -114,6 +122,10 @@ public final class TurnpikeServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
+                        if (draining) {
+                            ch.close();
+                            return;
+                        }
                         ch.pipeline().addLast("limiter", new ConnectionLimiter(counters));
                         Http1ServerHandler.install(ch, TurnpikeServer.this::services, listener, "http", zeroCopy);
                     }
@@ -167,6 +179,7 @@ public final class TurnpikeServer implements AutoCloseable {
             return;
         }
         stopped = true;
+        draining = true;
         long start = System.nanoTime();
         for (Channel ch : serverChannels) {
             ch.close().awaitUninterruptibly();

@@ -1,0 +1,81 @@
+package dev.turnpike.http;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** RequestTarget normalisation, Accept negotiation for error pages, the Date format and request IDs. */
+class HttpUnitsTest {
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', nullValues = "null", value = {
+            "/|/|null|null",
+            "/a/b?x=1|/a/b|x=1|null",
+            "/a/../b|/b|null|null",
+            "/a/./b/.|/a/b/|null|null",
+            "/a/b/..|/a/|null|null",
+            "/%7Euser/%41|/~user/A|null|null",
+            "/a%2fb|/a%2Fb|null|null",
+            "/%2e%2E/|null|null|null",
+            "/../a|null|null|null",
+            "/a/../../b|null|null|null",
+            "/a%2|null|null|null",
+            "/a%zz|null|null|null",
+            "/a?|/a|''|null",
+            "/...|/...|null|null",
+            "http://Host.example:8080|/|null|Host.example:8080",
+            "http://h.example/p?q|/p|q|h.example",
+            "http://h.example?q|/|q|h.example",
+            "http://user@h.example/|null|null|null",
+            "*|*|null|null"})
+    void requestTargets(String raw, String path, String query, String authority) {
+        RequestTarget t = RequestTarget.parse(raw);
+        if (path == null) {
+            assertThat(t).isNull();
+            return;
+        }
+        assertThat(t).isNotNull();
+        assertThat(t.path()).isEqualTo(path);
+        assertThat(t.query()).isEqualTo(query == null ? null : query);
+        assertThat(t.authority()).isEqualTo(authority);
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', nullValues = "null", value = {
+            "null|false",
+            "*/*|false",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8|false",
+            "application/json|true",
+            "application/problem+json|true",
+            "text/html;q=0.5, application/json|true",
+            "application/json;q=0.5, text/html|false",
+            "application/json;q=0|false",
+            "APPLICATION/JSON|true"})
+    void jsonIsChosenOnlyWhenRankedAboveHtml(String accept, boolean json) {
+        assertThat(ErrorResponder.prefersJson(accept)).isEqualTo(json);
+    }
+
+    @Test
+    void dateIsAnImfFixdateWithATwoDigitDay() {
+        long third = ZonedDateTime.of(2026, 3, 3, 4, 5, 6, 0, ZoneOffset.UTC).toInstant().toEpochMilli();
+        assertThat(HttpDate.format(third)).isEqualTo("Tue, 03 Mar 2026 04:05:06 GMT");
+        assertThat(HttpDate.now().toString()).matches("[A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT");
+    }
+
+    @Test
+    void requestIds() {
+        assertThat(RequestIds.generate()).matches("[0-9a-f]{32}").isNotEqualTo(RequestIds.generate());
+        assertThat(RequestIds.isAcceptable("abc-DEF_1.2:3")).isTrue();
+        assertThat(RequestIds.isAcceptable("a".repeat(128))).isTrue();
+        assertThat(RequestIds.isAcceptable("a".repeat(129))).isFalse();
+        assertThat(RequestIds.isAcceptable("")).isFalse();
+        assertThat(RequestIds.isAcceptable(null)).isFalse();
+        assertThat(RequestIds.isAcceptable("a b")).isFalse();
+        assertThat(RequestIds.isAcceptable("a\"b")).isFalse();
+    }
+}
