@@ -58,12 +58,15 @@ public record Route(String name, PathMatch path, Set<HttpMethod> methods, List<M
                 || (method == HttpMethod.HEAD && methods.contains(HttpMethod.GET));
     }
 
-    /** Precedence: exact path, then longest prefix, then regex, then no path (see docs/configuration.md). */
+    /**
+     * Precedence: exact path, then regex, then longest prefix, then no path (see docs/configuration.md). Regex
+     * above prefix is nginx's order, so a catch-all {@code /*} never hides a regex route.
+     */
     int kindRank() {
         return switch (path) {
             case null -> 0;
-            case PathMatch.Regex r -> 1;
-            case PathMatch.Prefix p -> 2;
+            case PathMatch.Prefix p -> 1;
+            case PathMatch.Regex r -> 2;
             case PathMatch.Exact e -> 3;
         };
     }
@@ -72,7 +75,8 @@ public record Route(String name, PathMatch path, Set<HttpMethod> methods, List<M
         return path instanceof PathMatch.Prefix(String p) ? p.length() : 0;
     }
 
+    /** A methods list is one condition however many methods it names; each header is one. */
     int conditionCount() {
-        return methods.size() + headers.size();
+        return (methods.isEmpty() ? 0 : 1) + headers.size();
     }
 }

@@ -24,8 +24,8 @@ import java.util.function.BiFunction;
 
 /**
  * Chooses the site by host, then the route by path, method and headers, with one precedence rule:
- * exact host &gt; longest wildcard suffix &gt; default site; within a site, exact path &gt; longest prefix &gt;
- * regex &gt; no path, then more conditions, then file order. Routes are sorted once at compile time, so a
+ * exact host &gt; longest wildcard suffix &gt; default site; within a site, exact path &gt; regex &gt;
+ * longest prefix &gt; no path, then more conditions, then file order. Routes are sorted once at compile time, so a
  * lookup is a hash probe for the site and a first-match scan over its routes.
  */
 public final class Router implements RequestDispatcher {

@@ -102,12 +102,30 @@ class RouterTest {
         }
 
         @Test
-        void prefixBeatsRegexAndRegexBeatsNoPath() {
-            Router r = router(site("d", List.of(), route("catch-all", null), route("regex", regex("^/a")),
-                    route("prefix", prefix("/a/"))));
+        void regexBeatsPrefixAndPrefixBeatsNoPath() {
+            Router r = router(site("d", List.of(), route("catch-all", null), route("regex", regex("\\.php$")),
+                    route("prefix", prefix("/a/")), route("root", prefix("/"))));
+            assertThat(winner(r, "/a/x.php")).isEqualTo("regex");
+            assertThat(winner(r, "/x.php")).isEqualTo("regex");
             assertThat(winner(r, "/a/x")).isEqualTo("prefix");
-            assertThat(winner(r, "/ab")).isEqualTo("regex");
-            assertThat(winner(r, "/b")).isEqualTo("catch-all");
+            assertThat(winner(r, "/b")).isEqualTo("root");
+            Router noRoot = router(site("d", List.of(), route("catch-all", null), route("prefix", prefix("/a/"))));
+            assertThat(winner(noRoot, "/b")).isEqualTo("catch-all");
+        }
+
+        @Test
+        void exactBeatsRegex() {
+            Router r = router(site("d", List.of(), route("regex", regex("^/health")), route("exact", exact("/health"))));
+            assertThat(winner(r, "/health")).isEqualTo("exact");
+            assertThat(winner(r, "/healthz")).isEqualTo("regex");
+        }
+
+        @Test
+        void aMethodsListCountsAsOneCondition() {
+            Router r = router(site("d", List.of(),
+                    route("many-methods", prefix("/a/"), List.of("GET", "POST", "PUT"), Map.of()),
+                    route("method-and-header", prefix("/a/"), List.of("GET"), Map.of("X-A", "*"))));
+            assertThat(winner(r, "any", "/a/x", HttpMethod.GET, headers("X-A", "1"))).isEqualTo("method-and-header");
         }
 
         @Test
@@ -181,12 +199,13 @@ class RouterTest {
                 route("D", regex("^/api/v[0-9]+/")),
                 route("E", null)));
         assertThat(winner(r, "any", "/api/users", HttpMethod.GET, NO_HEADERS)).isEqualTo("C");
-        assertThat(winner(r, "any", "/api/v2/x", HttpMethod.GET, headers("X-Canary", "1"))).isEqualTo("B");
-        assertThat(winner(r, "any", "/api/v2/x", HttpMethod.GET, NO_HEADERS)).isEqualTo("A");
+        assertThat(winner(r, "any", "/api/v2/x", HttpMethod.GET, headers("X-Canary", "1"))).isEqualTo("D");
+        assertThat(winner(r, "any", "/api/x", HttpMethod.GET, headers("X-Canary", "1"))).isEqualTo("B");
+        assertThat(winner(r, "any", "/api/x", HttpMethod.GET, NO_HEADERS)).isEqualTo("A");
         assertThat(winner(r, "any", "/api/x", HttpMethod.POST, NO_HEADERS)).isEqualTo("no route");
         assertThat(Router.allowedMethods(r.site("any"), "/api/x", NO_HEADERS)).containsExactly("GET", "HEAD");
         assertThat(winner(r, "any", "/about", HttpMethod.GET, NO_HEADERS)).isEqualTo("E");
-        // A regex route that allows the method still answers it: only path-less routes are shadowed.
+        // D has no methods condition, so it answers any method.
         assertThat(winner(r, "any", "/api/v2/x", HttpMethod.POST, NO_HEADERS)).isEqualTo("D");
     }
 

@@ -101,8 +101,9 @@ class RoutingIT {
     @Test
     void theDocumentedExample() throws Exception {
         assertThat(body("/api/users", "docs.example")).isEqualTo("200 C");
-        assertThat(body("/api/v2/x", "docs.example", "X-Canary: 1")).isEqualTo("200 B");
-        assertThat(body("/api/v2/x", "docs.example")).isEqualTo("200 A");
+        assertThat(body("/api/v2/x", "docs.example", "X-Canary: 1")).isEqualTo("200 D");
+        assertThat(body("/api/x", "docs.example", "X-Canary: 1")).isEqualTo("200 B");
+        assertThat(body("/api/x", "docs.example")).isEqualTo("200 A");
         Response post = send("POST", "/api/x", "docs.example", "Content-Length: 0");
         assertThat(post.status).isEqualTo(405);
         assertThat(post.header("Allow")).isEqualTo("GET, HEAD");
