@@ -1,0 +1,18 @@
+/**
+ * The reverse-proxy handler: turns an {@link dev.turnpike.http.Exchange} into a request to an upstream and
+ * streams the answer back.
+ *
+ * <p>Owns: building the upstream request (target with strip prefix and base path, hop-by-hop removal, Host,
+ * X-Forwarded-*, Forwarded, request ID, {@code set_headers}); streaming both bodies with back-pressure and
+ * bounded memory; response clean-up (hop-by-hop); the response and idle timeouts; mapping upstream failures to
+ * 502/504 (through {@code Exchange.sendError}, so error pages apply) or to an aborted client response once
+ * the head is out; the single retry of a stale keep-alive connection; deciding whether a connection is
+ * clean enough to go back to the pool.
+ *
+ * <p>Must not: make or pool connections itself (that is {@link dev.turnpike.upstream}); block or leave the
+ * exchange's event loop; aggregate bodies; keep per-request state in {@link dev.turnpike.proxy.ProxyHandler}
+ * fields (it is shared by all loops); put internal addresses in anything the client sees (only the access
+ * log gets the upstream address); retry anything but a request whose body was not started on a reused
+ * connection that died before any response byte.
+ */
+package dev.turnpike.proxy;

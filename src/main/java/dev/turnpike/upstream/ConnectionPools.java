@@ -1,0 +1,74 @@
+package dev.turnpike.upstream;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * The connection pools of one handler (a proxy route now, a cluster later): one {@link ConnectionPool} per
+ * (event loop, endpoint). Finding a loop's pools is a lock-free map read; a loop's own endpoint map is only
+ * touched by that loop. {@link #close} may be called from any thread: each loop closes its own pools.
+ */
+public final class ConnectionPools implements AutoCloseable {
+
+    /** The pools of one event loop; touched only on that loop. */
+    private static final class LoopPools {
+        final Map<Endpoint, ConnectionPool> byEndpoint = new HashMap<>(4);
+    }
+
+    private final PoolConfig config;
+    private final Class<? extends SocketChannel> channelClass;
+    private final EndpointResolver resolver;
+    private final ConcurrentHashMap<EventLoop, LoopPools> byLoop = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    public ConnectionPools(PoolConfig config, Class<? extends SocketChannel> channelClass, Executor blockingExecutor) {
+        this.config = config;
+        this.channelClass = channelClass;
+        this.resolver = new EndpointResolver(blockingExecutor);
+    }
+
+    public PoolConfig config() {
+        return config;
+    }
+
+    /**
+     * The pool of {@code loop} for {@code endpoint}, created on first use with the allocator of the connection
+     * that asked. Must be called on {@code loop}.
+     */
+    public ConnectionPool pool(EventLoop loop, Endpoint endpoint, ByteBufAllocator alloc) {
+        assert loop.inEventLoop();
+        LoopPools lp = byLoop.get(loop);
+        if (lp == null) {
+            lp = byLoop.computeIfAbsent(loop, l -> new LoopPools());
+        }
+        ConnectionPool p = lp.byEndpoint.get(endpoint);
+        if (p == null) {
+            p = new ConnectionPool(loop, endpoint, config, channelClass, alloc, resolver);
+            lp.byEndpoint.put(endpoint, p);
+            if (closed) {
+                p.close();
+            }
+        }
+        return p;
+    }
+
+    /** Closes idle connections now and in-use ones as they are released; later pools keep nothing idle. */
+    @Override
+    public void close() {
+        closed = true;
+        byLoop.forEach((loop, lp) -> {
+            try {
+                loop.execute(() -> lp.byEndpoint.values().forEach(ConnectionPool::close));
+            } catch (RejectedExecutionException e) {
+                // the loop is shutting down and closes its channels itself
+            }
+        });
+    }
+}
