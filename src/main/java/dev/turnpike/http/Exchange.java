@@ -252,6 +252,11 @@ public final class Exchange {
         return transport.write(content, flush);
     }
 
+    /** Sends what {@link #send} has written so far, e.g. at the end of a batch of upstream reads. */
+    public void flush() {
+        transport.flush();
+    }
+
     /** Ends the response; {@code last} may carry final bytes or trailers. */
     public ChannelFuture end(LastHttpContent last) {
         if (finished) {

@@ -27,6 +27,9 @@ public interface ExchangeTransport {
 
     ChannelFuture write(Object content, boolean flush);
 
+    /** Flushes what was written without flushing. */
+    void flush();
+
     /** Writes and flushes the final part; the exchange is complete when the returned future is. */
     ChannelFuture writeLast(Object last);
 

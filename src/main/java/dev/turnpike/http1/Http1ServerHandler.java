@@ -539,15 +539,25 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         updateAutoRead();
     }
 
+    /**
+     * Back-pressure from the handler. The body timer stops while paused: the client is not slow, the
+     * consumer is, and the consumer has timeouts of its own.
+     */
     @Override
     public void pauseBody() {
         bodyPaused = true;
+        if (phase == Phase.BODY) {
+            armed = false;
+        }
         updateAutoRead();
     }
 
     @Override
     public void resumeBody() {
         bodyPaused = false;
+        if (phase == Phase.BODY && !requestComplete) {
+            arm(Phase.BODY, bodyTimeoutNanos);
+        }
         updateAutoRead();
     }
 
@@ -583,6 +593,11 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         }
         encoder.answeringHead(req.method() == HttpMethod.HEAD);
         return ctx.write(head);
+    }
+
+    @Override
+    public void flush() {
+        ctx.flush();
     }
 
     @Override

@@ -4,7 +4,6 @@ import dev.turnpike.http.BodySink;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.upstream.ConnectionPool;
 import dev.turnpike.upstream.UpstreamConnection;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -369,7 +368,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     public void onReadComplete() {
         if (flushPending && !finished) {
             flushPending = false;
-            exchange.sendAndFlush(Unpooled.EMPTY_BUFFER);
+            exchange.flush();
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.turnpike.http1;
 
+import dev.turnpike.http.Exchange;
 import dev.turnpike.http.Handler;
 import dev.turnpike.http.RequestBodyException;
 import dev.turnpike.server.Fixture;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -35,8 +37,10 @@ class Http1TimeoutsIT {
                   - routes:
                       - {name: echo, path: /echo, respond: "replaced"}
                       - {name: slow, path: /slow, respond: "replaced"}
+                      - {name: paused, path: /paused, respond: "replaced"}
                       - {name: hello, respond: "hello"}
-                """, Map.<String, Supplier<Handler>>of("echo", () -> echo, "slow", () -> new Fixture.Slow(1000)));
+                """, Map.<String, Supplier<Handler>>of("echo", () -> echo, "slow", () -> new Fixture.Slow(1000),
+                "paused", PausingEcho::new));
     }
 
     @AfterAll
@@ -46,6 +50,28 @@ class Http1TimeoutsIT {
 
     static long millisSince(long startNanos) {
         return (System.nanoTime() - startNanos) / 1_000_000;
+    }
+
+    /** Reads the body like a consumer that applies back-pressure for longer than request_body. */
+    static final class PausingEcho implements Handler {
+        @Override
+        public void handle(Exchange exchange) {
+            exchange.pauseBody();
+            exchange.eventLoop().schedule(() -> new Fixture.Echo().handle(exchange), 3 * BODY, TimeUnit.MILLISECONDS);
+            exchange.eventLoop().schedule(exchange::resumeBody, 3 * BODY, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Test
+    void aBodyPausedByItsConsumerDoesNotTimeOut() throws Exception {
+        try (RawClient c = server.connect()) {
+            c.send("POST /paused HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01234");
+            Thread.sleep(2 * BODY);
+            c.send("56789");
+            Response r = c.read();
+            assertThat(r.status).isEqualTo(200);
+            assertThat(r.bodyText()).isEqualTo("echo:0123456789");
+        }
     }
 
     @Test
