@@ -29,24 +29,49 @@ public sealed interface HandlerConfig {
     }
 
     /**
-     * Forwards to one upstream origin.
+     * Forwards to an upstream: one origin given by URL, a named cluster, or a weighted split across clusters.
      *
-     * @param upstream        {@code http://host:port} origin, optionally with a base path that is prepended
-     * @param connectTimeout  TCP connect timeout
+     * @param upstream        {@code http://host:port} origin, optionally with a base path that is prepended; null
+     *                        when the route names a cluster or a split
+     * @param connectTimeout  TCP connect timeout (URL form; a cluster has its own)
      * @param responseTimeout time from the request being sent to the first response byte (504 when exceeded)
      * @param idleTimeout     longest pause between two reads of the response body
      * @param preserveHost    send the client's Host header instead of the upstream's authority
      * @param stripPrefix     path prefix removed before forwarding
      * @param setHeaders      request headers set (replaced) before forwarding; empty value removes
      * @param maxIdlePerLoop  idle keep-alive connections kept per event loop
+     * @param cluster         the cluster requests go to, when the route names one
+     * @param split           weighted split across clusters (canary); empty when not used
+     * @param mirror          a shadow cluster that gets a copy of requests; its answers are discarded
      */
     record Proxy(URI upstream, Duration connectTimeout, Duration responseTimeout, Duration idleTimeout,
                  boolean preserveHost, Optional<String> stripPrefix, Map<String, String> setHeaders,
-                 int maxIdlePerLoop) implements HandlerConfig {
+                 int maxIdlePerLoop, Optional<String> cluster, List<WeightedCluster> split, Optional<Mirror> mirror)
+            implements HandlerConfig {
         public Proxy {
             setHeaders = Map.copyOf(setHeaders);
+            split = List.copyOf(split);
+        }
+
+        /** The single-URL form. */
+        public Proxy(URI upstream, Duration connectTimeout, Duration responseTimeout, Duration idleTimeout,
+                     boolean preserveHost, Optional<String> stripPrefix, Map<String, String> setHeaders,
+                     int maxIdlePerLoop) {
+            this(upstream, connectTimeout, responseTimeout, idleTimeout, preserveHost, stripPrefix, setHeaders,
+                    maxIdlePerLoop, Optional.empty(), List.of(), Optional.empty());
         }
     }
+
+    /** One leg of a weighted split: {@code weight} out of the sum of all legs' weights goes to {@code cluster}. */
+    record WeightedCluster(String cluster, int weight) {}
+
+    /**
+     * Request mirroring.
+     *
+     * @param cluster cluster that receives the copies
+     * @param percent share of requests mirrored, 1..100
+     */
+    record Mirror(String cluster, int percent) {}
 
     /** Answers directly. Body and header values may use placeholders such as {@code {path}}. */
     record Respond(int status, String body, Map<String, String> headers) implements HandlerConfig {

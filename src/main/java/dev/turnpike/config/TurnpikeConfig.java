@@ -10,16 +10,29 @@ import java.util.List;
  * @param listeners addresses to accept connections on, each with its own limits and timeouts
  * @param sites     virtual hosts, each with its routes; every site is served on every listener
  * @param accessLog where and how requests are logged
+ * @param clusters  named upstream clusters that proxy routes refer to, in file order
  */
 public record TurnpikeConfig(
         String source,
         ServerSettings server,
         List<ListenerConfig> listeners,
         List<SiteConfig> sites,
-        AccessLogConfig accessLog) {
+        AccessLogConfig accessLog,
+        List<ClusterConfig> clusters) {
 
     public TurnpikeConfig {
         listeners = List.copyOf(listeners);
         sites = List.copyOf(sites);
+        clusters = List.copyOf(clusters);
+    }
+
+    /** A configuration without clusters. */
+    public TurnpikeConfig(String source, ServerSettings server, List<ListenerConfig> listeners, List<SiteConfig> sites,
+                          AccessLogConfig accessLog) {
+        this(source, server, listeners, sites, accessLog, List.of());
+    }
+
+    public java.util.Optional<ClusterConfig> cluster(String name) {
+        return clusters.stream().filter(c -> c.name().equals(name)).findFirst();
     }
 }
