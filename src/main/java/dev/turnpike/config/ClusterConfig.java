@@ -124,6 +124,12 @@ public record ClusterConfig(String name, List<EndpointConfig> endpoints, LoadBal
                               Optional<String> bodyContains, Duration interval, Duration timeout, int rise, int fall,
                               double jitter) {
         public enum Kind { HTTP, TCP }
+
+        /** {@code GET /} every 10s (2s timeout, 10% jitter), healthy on 200-399, up after 2 passes, down after 3 fails. */
+        public static ActiveCheck defaults() {
+            return new ActiveCheck(Kind.HTTP, "/", Optional.empty(), 200, 399, Optional.empty(), Duration.ofSeconds(10),
+                    Duration.ofSeconds(2), 2, 3, 0.1);
+        }
     }
 
     /**
@@ -136,7 +142,12 @@ public record ClusterConfig(String name, List<EndpointConfig> endpoints, LoadBal
      * @param maxEjectionPercent         never eject more than this share of the cluster's endpoints
      */
     public record OutlierDetection(int consecutive5xx, int consecutiveConnectFailures, Duration baseEjectionTime,
-                                   Duration maxEjectionTime, int maxEjectionPercent) {}
+                                   Duration maxEjectionTime, int maxEjectionPercent) {
+        /** Eject after 5 consecutive 5xx or 3 connect failures, for 30s doubling up to 300s, at most half the cluster. */
+        public static OutlierDetection defaults() {
+            return new OutlierDetection(5, 3, Duration.ofSeconds(30), Duration.ofSeconds(300), 50);
+        }
+    }
 
     /**
      * @param attempts       extra attempts after the first (0 = no retries)

@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -49,7 +50,7 @@ public final class ConfigLoader {
 
     // ---------------------------------------------------------------------------------------------- schema
 
-    static final List<String> TOP_KEYS = List.of("server", "listen", "listeners", "access_log", "sites");
+    static final List<String> TOP_KEYS = List.of("server", "listen", "listeners", "access_log", "clusters", "sites");
     static final List<String> SERVER_KEYS = List.of("event_loops", "allocator", "transport", "server_header",
             "shutdown_timeout", "trusted_proxies", "request_id_header");
     static final List<String> LISTENER_KEYS = List.of("address", "name", "limits", "timeouts", "sendfile");
@@ -63,15 +64,25 @@ public final class ConfigLoader {
             "static", "proxy", "respond", "redirect");
     static final List<String> STATIC_KEYS = List.of("root", "index", "spa_fallback", "listing", "show_hidden",
             "precompressed", "cache_control", "strip_prefix");
-    static final List<String> PROXY_KEYS = List.of("upstream", "connect_timeout", "response_timeout",
-            "idle_timeout", "preserve_host", "strip_prefix", "set_headers", "max_idle_per_loop");
+    static final List<String> PROXY_KEYS = List.of("upstream", "cluster", "split", "mirror", "connect_timeout",
+            "response_timeout", "idle_timeout", "preserve_host", "strip_prefix", "set_headers", "max_idle_per_loop");
+    /** Where a proxy sends requests: exactly one of these. */
+    static final List<String> PROXY_TARGET_KEYS = List.of("upstream", "cluster", "split");
+    /** Keys of the URL form that a cluster sets for itself: key → where it lives in a cluster. */
+    static final Map<String, String> URL_ONLY_PROXY_KEYS = urlOnlyKeys();
+    static final List<String> SPLIT_LEG_KEYS = List.of("cluster", "weight");
+    static final List<String> MIRROR_KEYS = List.of("cluster", "percent");
     static final List<String> RESPOND_KEYS = List.of("status", "body", "headers");
     static final List<String> REDIRECT_KEYS = List.of("to", "status");
     static final List<String> ERROR_PAGE_KEYS = List.of("html", "json");
 
     private static final Map<String, String> TOP_HINTS = hints(
             Map.of("server", SERVER_KEYS, "listeners[]", List.of("address", "limits", "timeouts", "sendfile"),
-                    "sites[]", List.of("host", "hosts", "routes", "error_pages")));
+                    "sites[]", List.of("host", "hosts", "routes", "error_pages"),
+                    ClusterLoader.CLUSTER_HOME, List.of("endpoints", "load_balancing", "slow_start", "dns_refresh",
+                            "pool", "health", "retries")));
+    private static final Map<String, String> PROXY_HINTS = hints(Map.of(ClusterLoader.CLUSTER_HOME,
+            ClusterLoader.CLUSTER_KEYS, "split[]", List.of("weight"), "mirror", List.of("percent")));
     private static final Map<String, String> LISTENER_HINTS = hints(
             Map.of("limits", LIMIT_KEYS, "timeouts", TIMEOUT_KEYS));
     private static final Map<String, String> SITE_HINTS = hints(
@@ -81,6 +92,15 @@ public final class ConfigLoader {
     private static Map<String, String> hints(Map<String, List<String>> homes) {
         Map<String, String> out = new HashMap<>();
         homes.forEach((home, keys) -> keys.forEach(k -> out.put(k, home)));
+        return out;
+    }
+
+    private static Map<String, String> urlOnlyKeys() {
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("connect_timeout", "timeouts.connect");
+        out.put("response_timeout", "timeouts.first_byte");
+        out.put("idle_timeout", "timeouts.idle");
+        out.put("max_idle_per_loop", "pool.max_idle");
         return out;
     }
 
@@ -178,6 +198,8 @@ public final class ConfigLoader {
     private final ConfigReader r;
     private final Path baseDir;
     private final String source;
+    /** The clusters section, read before the sites so that routes can refer to clusters. */
+    private ClusterLoader.Clusters clusters = ClusterLoader.Clusters.NONE;
 
     private ConfigLoader(ConfigReader reader, Path baseDir, String source) {
         this.r = reader;
@@ -204,8 +226,11 @@ public final class ConfigLoader {
         List<ListenerConfig> listeners = listeners(top);
         AccessLogConfig accessLog = top.has("access_log") ? accessLog(top.value("access_log"), "access_log")
                 : AccessLogConfig.defaults();
+        if (top.has("clusters")) {
+            clusters = new ClusterLoader(r, baseDir).read(top.value("clusters"), top.path("clusters"));
+        }
         List<SiteConfig> sites = sites(top);
-        return new TurnpikeConfig(source, server, listeners, sites, accessLog);
+        return new TurnpikeConfig(source, server, listeners, sites, accessLog, clusters.clusters());
     }
 
     // ---------------------------------------------------------------------------------------------- server
@@ -282,7 +307,7 @@ public final class ConfigLoader {
 
     // ---------------------------------------------------------------------------------------------- listeners
 
-    private record Address(String host, int port) {}
+    record Address(String host, int port) {}
 
     private List<ListenerConfig> listeners(Fields top) {
         List<ListenerConfig> out = new ArrayList<>();
@@ -406,8 +431,25 @@ public final class ConfigLoader {
 
     /** {@code host:port}, {@code :port} (all interfaces) or {@code [ipv6]:port}. */
     static Address parseAddress(String text) {
+        return parseAddress(text, false);
+    }
+
+    static final String ENDPOINT_EXPECTED = "expected host:port such as \"10.0.0.1:8080\" or \"[::1]:8080\","
+            + " an http:// URL, or unix:/path/to.sock";
+
+    /**
+     * With {@code endpoint}, the address of an upstream to connect to: a host is required, the port is 1..65535,
+     * "all interfaces" is refused and IPv6 literals are compressed (RFC 5952).
+     */
+    static Address parseAddress(String text, boolean endpoint) {
         String s = text.strip();
-        String expected = "expected host:port such as \"127.0.0.1:8080\", \":8080\" (all interfaces) or \"[::1]:8080\"";
+        String expected = endpoint ? ENDPOINT_EXPECTED
+                : "expected host:port such as \"127.0.0.1:8080\", \":8080\" (all interfaces) or \"[::1]:8080\"";
+        if (endpoint && s.matches(":?[0-9]+")) {
+            String port = s.startsWith(":") ? s.substring(1) : s;
+            throw new IllegalArgumentException("'" + s + "' has no host; an endpoint needs one, e.g. \"127.0.0.1:"
+                    + port + "\"");
+        }
         if (s.matches("[0-9]+")) {
             throw new IllegalArgumentException("'" + s + "' has no host; write \":" + s + "\" for all interfaces"
                     + " or \"127.0.0.1:" + s + "\" for this machine only");
@@ -430,7 +472,9 @@ public final class ConfigLoader {
                 if (host.indexOf('%') >= 0) {
                     host = host.substring(0, host.indexOf('%'));
                 }
-                if (host.equals("0:0:0:0:0:0:0:0")) {
+                if (endpoint) {
+                    host = io.netty.util.NetUtil.toAddressString(InetAddress.getByName(host));
+                } else if (host.equals("0:0:0:0:0:0:0:0")) {
                     host = "::";
                 } else if (host.equals("0:0:0:0:0:0:0:1")) {
                     host = "::1";
@@ -460,8 +504,14 @@ public final class ConfigLoader {
                 throw new IllegalArgumentException("'" + host + "' is not a valid host; " + expected);
             }
         }
-        if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) > 65535) {
-            throw new IllegalArgumentException("port must be a number between 0 and 65535, got '" + port + "' in '" + s + "'");
+        int min = endpoint ? 1 : 0;
+        if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) > 65535 || Integer.parseInt(port) < min) {
+            throw new IllegalArgumentException("port must be a number between " + min + " and 65535, got '" + port
+                    + "' in '" + s + "'");
+        }
+        if (endpoint && (host.equals("0.0.0.0") || host.equals("::"))) {
+            throw new IllegalArgumentException("'" + host + "' means all interfaces, which is not an address to"
+                    + " connect to; name the upstream's address, e.g. 127.0.0.1 for this machine");
         }
         return new Address(host, Integer.parseInt(port));
     }
@@ -1094,26 +1144,184 @@ public final class ConfigLoader {
         Duration response = Duration.ofSeconds(60);
         Duration idle = Duration.ofSeconds(60);
         if (ConfigReader.isScalar(node)) {
-            return r.parsed(node, path, "an upstream URL such as http://127.0.0.1:3000", ConfigLoader::upstream)
+            return r.parsed(node, path, "an upstream URL such as http://127.0.0.1:3000", s -> {
+                        try {
+                            return upstream(s);
+                        } catch (IllegalArgumentException e) {
+                            if (clusters.declared().contains(s.strip())) {
+                                throw new IllegalArgumentException(e.getMessage() + "; to proxy to the cluster '"
+                                        + s.strip() + "', write proxy: { cluster: " + s.strip() + " }");
+                            }
+                            throw e;
+                        }
+                    })
                     .map(u -> new HandlerConfig.Proxy(u, connect, response, idle, false, Optional.empty(), Map.of(), 64))
                     .orElse(null);
         }
-        Fields f = r.map(node, path, PROXY_KEYS);
+        Fields f = r.map(node, path, PROXY_KEYS, PROXY_HINTS);
         if (f == null) {
             return null;
         }
-        Optional<URI> upstream = f.required("upstream", "an upstream URL such as http://127.0.0.1:3000",
-                (n, p) -> r.parsed(n, p, "an upstream URL such as http://127.0.0.1:3000", ConfigLoader::upstream));
-        HandlerConfig.Proxy proxy = new HandlerConfig.Proxy(upstream.orElse(null),
-                f.get("connect_timeout", connect, r::duration),
-                f.get("response_timeout", response, r::duration),
-                f.get("idle_timeout", idle, r::duration),
-                f.get("preserve_host", false, r::bool),
-                f.get("strip_prefix", Optional.empty(), this::stripPrefix),
-                f.has("set_headers") ? headers(f.value("set_headers"), f.path("set_headers"), false, true,
-                        "a header value (\"\" removes the header)") : Map.of(),
-                f.get("max_idle_per_loop", 64, (n, p) -> r.int32(n, p, 0, Integer.MAX_VALUE)));
-        return upstream.isPresent() ? proxy : null;
+        List<String> targets = f.keys().stream().filter(PROXY_TARGET_KEYS::contains).toList();
+        boolean misspelledTarget = f.unknown.stream().anyMatch(k -> Suggestions.closest(k, PROXY_KEYS)
+                .filter(PROXY_TARGET_KEYS::contains).isPresent());
+        if (targets.isEmpty() && !misspelledTarget) {
+            r.problem(f.node, path, "no target; set exactly one of: upstream (a URL such as http://127.0.0.1:3000),"
+                    + " cluster (the name of a cluster), split (weighted clusters)");
+        }
+        for (int i = 1; i < targets.size(); i++) {
+            String key = targets.get(i);
+            r.problem(f.keyNode(key), f.path(key), "a proxy has exactly one target, but '" + targets.getFirst()
+                    + "' is already given at line " + r.pos(f.keyNode(targets.getFirst())).line()
+                    + "; keep one of: " + String.join(", ", PROXY_TARGET_KEYS));
+        }
+        Optional<URI> upstream = f.has("upstream") ? r.parsed(f.value("upstream"), f.path("upstream"),
+                "an upstream URL such as http://127.0.0.1:3000", ConfigLoader::upstream) : Optional.empty();
+        Optional<String> cluster = f.has("cluster") ? clusterName(f.value("cluster"), f.path("cluster"))
+                : Optional.empty();
+        Optional<List<HandlerConfig.WeightedCluster>> split = f.has("split")
+                ? split(f.value("split"), f.path("split")) : Optional.empty();
+        String target = targets.isEmpty() ? null : targets.getFirst();
+        if (target != null && !target.equals("upstream")) {
+            String home;
+            if (target.equals("cluster")) {
+                String name = cluster.orElseGet(() -> f.value("cluster") instanceof ScalarNode sn
+                        ? Suggestions.closest(r.text(sn).strip(), clusters.declared()).orElse("NAME") : "NAME");
+                home = "set it on the cluster: clusters." + name + ".";
+            } else {
+                String name = split.filter(l -> !l.isEmpty()).map(l -> l.getFirst().cluster()).orElse("NAME");
+                home = "set it on the clusters of the split, e.g. clusters." + name + ".";
+            }
+            URL_ONLY_PROXY_KEYS.forEach((key, where) -> {
+                if (f.has(key)) {
+                    r.problem(f.keyNode(key), f.path(key), "'" + key + "' applies only to a proxy to an upstream URL;"
+                            + " " + home + where);
+                }
+            });
+        }
+        Optional<HandlerConfig.Mirror> mirror = Optional.empty();
+        if (f.has("mirror")) {
+            Optional<MirrorRead> read = mirror(f.value("mirror"), f.path("mirror"));
+            mirror = read.map(MirrorRead::mirror);
+            if (read.isPresent() && target != null && !target.equals("upstream")) {
+                String m = read.get().mirror().cluster();
+                boolean single = target.equals("cluster");
+                boolean primary = single ? cluster.filter(m::equals).isPresent()
+                        : split.orElse(List.of()).stream().anyMatch(l -> l.cluster().equals(m));
+                if (primary) {
+                    r.problem(read.get().node(), read.get().path(), "the mirror must be another cluster than the one"
+                            + (single ? "" : "s") + " the route proxies to; '" + m + "' already is "
+                            + (single ? "the route's cluster" : "a leg of the split"));
+                    mirror = Optional.empty();
+                }
+            }
+        }
+        boolean preserveHost = f.get("preserve_host", false, r::bool);
+        Optional<String> stripPrefix = f.get("strip_prefix", Optional.empty(), this::stripPrefix);
+        Map<String, String> setHeaders = f.has("set_headers") ? headers(f.value("set_headers"), f.path("set_headers"),
+                false, true, "a header value (\"\" removes the header)") : Map.of();
+        if (target == null || target.equals("upstream")) {
+            HandlerConfig.Proxy proxy = new HandlerConfig.Proxy(upstream.orElse(null),
+                    f.get("connect_timeout", connect, r::duration),
+                    f.get("response_timeout", response, r::duration),
+                    f.get("idle_timeout", idle, r::duration),
+                    preserveHost, stripPrefix, setHeaders,
+                    f.get("max_idle_per_loop", 64, (n, p) -> r.int32(n, p, 0, Integer.MAX_VALUE)),
+                    Optional.empty(), List.of(), mirror);
+            return upstream.isPresent() ? proxy : null;
+        }
+        if (target.equals("cluster") ? cluster.isEmpty() : split.isEmpty()) {
+            return null;
+        }
+        ClusterConfig.Timeouts t = ClusterConfig.Timeouts.defaults();
+        return new HandlerConfig.Proxy(null, t.connect(), t.firstByte(), t.idle(), preserveHost, stripPrefix,
+                setHeaders, ClusterConfig.Pool.defaults().maxIdle(), cluster.filter(c -> target.equals("cluster")),
+                target.equals("split") ? split.get() : List.of(), mirror);
+    }
+
+    /** A reference to a cluster: must be declared under {@code clusters} (did-you-mean otherwise). */
+    private Optional<String> clusterName(Node node, String path) {
+        Optional<String> name = r.string(node, path, "the name of a cluster").map(String::strip);
+        if (name.isPresent() && name.get().isEmpty()) {
+            r.problem(node, path, "expected the name of a cluster, got an empty string");
+            return Optional.empty();
+        }
+        if (name.isEmpty() || !clusters.checkable() || clusters.declared().contains(name.get())) {
+            return name;
+        }
+        Set<String> declared = clusters.declared();
+        String message = "unknown cluster '" + name.get() + "'";
+        if (declared.isEmpty()) {
+            message += "; no clusters are defined: define it under the top-level 'clusters' key";
+        } else {
+            message += Suggestions.closest(name.get(), declared).map(s -> "; did you mean '" + s + "'?").orElse("")
+                    + (Suggestions.closest(name.get(), declared).isPresent() ? " " : "; ")
+                    + "defined clusters: " + String.join(", ", declared);
+        }
+        r.problem(node, path, message);
+        return Optional.empty();
+    }
+
+    /** {@code [{cluster: v1, weight: 90}, {cluster: v2, weight: 10}]}; empty when any leg is invalid. */
+    private Optional<List<HandlerConfig.WeightedCluster>> split(Node node, String path) {
+        List<Node> items = r.list(node, path, false, "weighted clusters such as [{cluster: v1, weight: 90},"
+                + " {cluster: v2, weight: 10}]");
+        if (items == null) {
+            return Optional.empty();
+        }
+        int before = r.problemCount();
+        if (items.size() < 2) {
+            r.problem(node, path, "a split needs at least 2 legs, e.g. [{cluster: v1, weight: 90}, {cluster: v2,"
+                    + " weight: 10}]; to send every request to one cluster write cluster: NAME");
+        }
+        List<HandlerConfig.WeightedCluster> legs = new ArrayList<>();
+        Map<String, String> seen = new HashMap<>();
+        for (int i = 0; i < items.size(); i++) {
+            String p = ConfigReader.index(path, i);
+            Fields lf = r.map(items.get(i), p, SPLIT_LEG_KEYS);
+            if (lf == null) {
+                continue;
+            }
+            Optional<String> name = lf.required("cluster", "the cluster of this leg, e.g. cluster: v1",
+                    this::clusterName);
+            Optional<Integer> weight = lf.required("weight", "a weight between 1 and " + ClusterLoader.MAX_WEIGHT
+                    + ", e.g. weight: 10", (n, q) -> r.int32(n, q, 1, ClusterLoader.MAX_WEIGHT));
+            if (name.isPresent()) {
+                String first = seen.putIfAbsent(name.get(), p);
+                if (first != null) {
+                    r.problem(lf.value("cluster"), lf.path("cluster"), "cluster '" + name.get() + "' is already a leg"
+                            + " of this split (" + first + "); give each cluster one leg");
+                    continue;
+                }
+            }
+            if (name.isPresent() && weight.isPresent()) {
+                legs.add(new HandlerConfig.WeightedCluster(name.get(), weight.get()));
+            }
+        }
+        return r.problemCount() == before ? Optional.of(legs) : Optional.empty();
+    }
+
+    /** A mirror and where its cluster name was written. */
+    private record MirrorRead(HandlerConfig.Mirror mirror, Node node, String path) {}
+
+    /** {@code mirror: shadow} or {@code mirror: {cluster: shadow, percent: 10}}. */
+    private Optional<MirrorRead> mirror(Node node, String path) {
+        if (ConfigReader.isScalar(node) || r.failed(node)) {
+            return clusterName(node, path).map(c -> new MirrorRead(new HandlerConfig.Mirror(c, 100), node, path));
+        }
+        Fields f = r.map(node, path, MIRROR_KEYS);
+        if (f == null) {
+            return Optional.empty();
+        }
+        Optional<String> name = f.required("cluster", "the cluster that receives the copies, e.g. cluster: shadow",
+                this::clusterName);
+        Optional<Integer> percent = f.has("percent") ? r.percent(f.value("percent"), f.path("percent"), 1, 100)
+                : Optional.of(100);
+        if (name.isEmpty() || percent.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new MirrorRead(new HandlerConfig.Mirror(name.get(), percent.get()), f.value("cluster"),
+                f.path("cluster")));
     }
 
     /** {@code http://host[:port][/base]}: normalised with an explicit port and no trailing slash on the base path. */

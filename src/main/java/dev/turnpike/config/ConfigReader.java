@@ -478,13 +478,18 @@ final class ConfigReader {
     }
 
     Optional<Duration> duration(Node node, String path) {
+        return duration(node, path, false);
+    }
+
+    /** A duration; with {@code zeroAllowed}, {@code 0s} is accepted (for settings where zero means off). */
+    Optional<Duration> duration(Node node, String path, boolean zeroAllowed) {
         Optional<String> t = string(node, path, Durations.EXPECTED);
         if (t.isEmpty()) {
             return Optional.empty();
         }
         try {
             Duration d = Durations.parse(t.get());
-            if (d.isZero()) {
+            if (d.isZero() && !zeroAllowed) {
                 problem(node, path, "must be longer than 0, got " + t.get().strip());
                 return Optional.empty();
             }
@@ -493,6 +498,27 @@ final class ConfigReader {
             problem(node, path, e.getMessage());
             return Optional.empty();
         }
+    }
+
+    /** A whole percentage, written {@code 10%} or {@code 10}, between {@code min} and {@code max}. */
+    Optional<Integer> percent(Node node, String path, int min, int max) {
+        String expected = "a percentage between " + min + "% and " + max + "% such as " + Math.max(min, Math.min(10, max)) + "%";
+        Optional<String> t = string(node, path, expected);
+        if (t.isEmpty()) {
+            return Optional.empty();
+        }
+        String s = t.get().strip();
+        String number = s.endsWith("%") ? s.substring(0, s.length() - 1).strip() : s;
+        if (!number.matches("[0-9]{1,9}")) {
+            problem(node, path, "expected " + expected + ", got '" + s + "'");
+            return Optional.empty();
+        }
+        int v = Integer.parseInt(number);
+        if (v < min || v > max) {
+            problem(node, path, "must be between " + min + "% and " + max + "%, got " + v + "%");
+            return Optional.empty();
+        }
+        return Optional.of(v);
     }
 
     /** Applies {@code parse} to a string value; an IllegalArgumentException's message becomes the problem. */

@@ -396,7 +396,7 @@ class ConfigLoaderTest {
                 "t.yaml:7:15: access_log.fromat: unknown key; did you mean 'format'? expected one of: format, output",
                 "t.yaml:10:33: sites[0].routes[0].static.indx: unknown key; did you mean 'index'? expected one of:"
                         + " root, index, spa_fallback, listing, show_hidden, precompressed, cache_control, strip_prefix",
-                "t.yaml:11:48: sites[0].routes[1].proxy.timeout: unknown key; expected one of: upstream,"
+                "t.yaml:11:48: sites[0].routes[1].proxy.timeout: unknown key; expected one of: upstream, cluster, split, mirror,"
                         + " connect_timeout, response_timeout, idle_timeout, preserve_host, strip_prefix, set_headers,"
                         + " max_idle_per_loop",
                 "t.yaml:12:33: sites[0].routes[2].respond.text: unknown key; expected one of: status, body, headers",
@@ -677,8 +677,8 @@ class ConfigLoaderTest {
                         + " status, body and headers, got nothing",
                 "t.yaml:5:9: sites[0].routes[1].static.root: missing; expected the directory to serve, e.g."
                         + " root: ./public",
-                "t.yaml:6:9: sites[0].routes[2].proxy.upstream: missing; expected an upstream URL such as"
-                        + " http://127.0.0.1:3000",
+                "t.yaml:6:9: sites[0].routes[2].proxy: no target; set exactly one of: upstream (a URL such as"
+                        + " http://127.0.0.1:3000), cluster (the name of a cluster), split (weighted clusters)",
                 "t.yaml:7:9: sites[0].routes[3].redirect.to: missing; expected the target URL, e.g."
                         + " to: \"https://{host}{uri}\"",
                 "t.yaml:9:20: sites[0].routes[4].headers.X-Canary: expected an exact value, or \"*\" for any value,"

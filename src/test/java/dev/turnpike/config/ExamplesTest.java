@@ -57,9 +57,17 @@ class ExamplesTest {
         }
         for (SiteConfig site : config.sites()) {
             for (RouteConfig route : site.routes()) {
-                if (route.handler() instanceof HandlerConfig.Proxy p) {
+                if (route.handler() instanceof HandlerConfig.Proxy p && p.upstream() != null) {
                     assertThat(p.upstream().getHost()).as("%s: proxy targets are on loopback", route.position())
                             .isIn("127.0.0.1", "localhost", "[::1]");
+                }
+            }
+        }
+        for (ClusterConfig cluster : config.clusters()) {
+            for (ClusterConfig.EndpointConfig e : cluster.endpoints()) {
+                if (e.address() instanceof ClusterConfig.Address.Tcp tcp) {
+                    assertThat(tcp.host()).as("%s: cluster endpoints are on loopback", e.position())
+                            .isIn("127.0.0.1", "localhost", "::1");
                 }
             }
         }
