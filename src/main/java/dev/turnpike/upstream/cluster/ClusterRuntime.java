@@ -1,0 +1,438 @@
+package dev.turnpike.upstream.cluster;
+
+import dev.turnpike.config.ClusterConfig;
+import dev.turnpike.config.ClusterConfig.Address;
+import dev.turnpike.config.ClusterConfig.EndpointConfig;
+import dev.turnpike.upstream.Endpoint;
+import dev.turnpike.upstream.PoolConfig;
+import dev.turnpike.upstream.health.ActiveHealthChecker;
+import dev.turnpike.upstream.health.ClusterHealth;
+import dev.turnpike.upstream.health.HealthSnapshot;
+import dev.turnpike.upstream.health.OutlierDetector;
+import dev.turnpike.upstream.health.ProbeResolver;
+import dev.turnpike.upstream.lb.ClusterBalancer;
+import dev.turnpike.upstream.lb.EndpointSettings;
+import dev.turnpike.upstream.lb.EndpointState;
+import dev.turnpike.upstream.lb.HashKey;
+import dev.turnpike.upstream.lb.LbOptions;
+import dev.turnpike.upstream.lb.PickContext;
+import dev.turnpike.upstream.lb.PickResult;
+import dev.turnpike.upstream.lb.Ticker;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The runtime of one upstream cluster for one configuration snapshot: its endpoints' states, load balancer, health
+ * (active checks and outlier detection), retry policy and budget, circuit breaker, timeouts and sticky cookie, all
+ * built from a {@link ClusterConfig}. Built by {@link Clusters#build} (or {@link #build}); {@link #start()} starts the
+ * active health checks; {@link #close()} stops everything. Shared by every event loop: every method is thread-safe,
+ * and the per-request ones ({@link #pick}, {@link #onAttemptStart}, {@link #onAttemptResult}, {@link #target},
+ * {@link #tryStartRequest}, {@link #endRequest}, {@link #tryStartRetry}, {@link #endRetry}) are lock-free and do not
+ * allocate.
+ *
+ * <p>One request (phase B), in order:
+ * <pre>{@code
+ * if (!cluster.tryStartRequest()) -> 503 (circuit breaker: max_requests)
+ * TriedEndpoints tried = ...;                        // per request, fed to the PickContext's isTried
+ * attempt:
+ *   PickResult pick = cluster.pick(ctx);             // null -> 503 (no endpoint can take it)
+ *   EndpointState e = pick.endpoint(); tried.add(e);
+ *   UpstreamTarget where = cluster.target(e);        // TCP endpoint or Unix socket
+ *   cluster.onAttemptStart(e);
+ *   ... connect / send / read the response ...
+ *   cluster.onAttemptResult(e, outcome, nanosToHead);  // exactly once per onAttemptStart, when the attempt ends
+ *   if failed && attempts left && cluster.retryPolicy().retryable(...) && cluster.tryStartRetry():
+ *       goto attempt (and cluster.endRetry() when that attempt ends)
+ * cluster.endRequest();                              // exactly once per successful tryStartRequest
+ * }</pre>
+ *
+ * <p>Unix-socket endpoints are balanced, counted and ejected like TCP ones, identified by a synthetic key (see
+ * {@link UpstreamTarget}). Active health checks probe TCP endpoints only (the checker connects over TCP); in a cluster
+ * that mixes both with {@code health.active} configured, the Unix endpoints are kept in a separate
+ * {@link ClusterHealth} with their own outlier detector (so {@code max_ejection_percent} counts each part on its
+ * own) and are never probed; {@link #healthSnapshot()} merges both in configuration order.
+ */
+public final class ClusterRuntime implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterRuntime.class);
+
+    private final ClusterConfig config;
+    private final String name;
+    private final List<EndpointState> endpoints;
+    private final Map<EndpointState, UpstreamTarget> targets;
+    private final ClusterBalancer balancer;
+    private final ClusterHealth health;
+    /** The Unix-socket endpoints when they must be kept away from the active checker; else null. */
+    private final ClusterHealth unixHealth;
+    private final ActiveHealthChecker checker;
+    private final OutlierDetector outlier;
+    private final OutlierDetector unixOutlier;
+    private final RetryPolicy retryPolicy;
+    private final RetryBudget retryBudget;
+    private final CircuitBreaker circuitBreaker;
+    private final StageTimeouts timeouts;
+    private final StickyCookie stickyCookie;
+    private final PoolConfig poolConfig;
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    /**
+     * Builds the runtime of {@code config}; nothing runs until {@link #start()}.
+     *
+     * @param group            the server's event loops: one of them runs the active checks and the ejection timers
+     * @param channelClass     the client socket class of the group's transport (probes; phase B: connections)
+     * @param blockingExecutor the server's blocking pool: probe name lookups and balancer rebuilds run there
+     * @throws IllegalArgumentException when the configuration cannot be built (unknown policy, bad hash key, ...)
+     */
+    public static ClusterRuntime build(ClusterConfig config, EventLoopGroup group,
+                                       Class<? extends SocketChannel> channelClass, Executor blockingExecutor) {
+        Objects.requireNonNull(blockingExecutor, "blockingExecutor");
+        return new ClusterRuntime(config, group, channelClass, blockingExecutor, Ticker.SYSTEM,
+                ProbeResolver.blocking(blockingExecutor));
+    }
+
+    /** For tests: a clock and a probe resolver of their own. */
+    ClusterRuntime(ClusterConfig config, EventLoopGroup group, Class<? extends SocketChannel> channelClass,
+                   Executor blockingExecutor, Ticker ticker, ProbeResolver resolver) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.name = config.name();
+        Objects.requireNonNull(group, "group");
+        Objects.requireNonNull(channelClass, "channelClass");
+        Objects.requireNonNull(blockingExecutor, "blockingExecutor");
+
+        EndpointSettings settings = endpointSettings(config, ticker);
+        List<EndpointState> states = new ArrayList<>(config.endpoints().size());
+        List<EndpointState> tcp = new ArrayList<>();
+        List<EndpointState> unix = new ArrayList<>();
+        Map<EndpointState, UpstreamTarget> byState = new IdentityHashMap<>();
+        for (EndpointConfig ec : config.endpoints()) {
+            UpstreamTarget target = switch (ec.address()) {
+                case Address.Tcp t -> new UpstreamTarget.Tcp(new Endpoint(t.host(), t.port()));
+                case Address.Unix u -> UpstreamTarget.Unix.of(u.path());
+            };
+            EndpointState s = new EndpointState(target.key(), ec.weight(), ec.backup(), settings);
+            states.add(s);
+            byState.put(s, target);
+            (target instanceof UpstreamTarget.Unix ? unix : tcp).add(s);
+        }
+        this.endpoints = List.copyOf(states);
+        this.targets = Collections.unmodifiableMap(byState);
+
+        this.retryPolicy = RetryPolicy.of(config.retries());
+        this.retryBudget = RetryBudget.of(config.retries());
+        this.circuitBreaker = CircuitBreaker.of(config.limits());
+        this.timeouts = StageTimeouts.of(config.timeouts());
+        this.stickyCookie = config.loadBalancing().sticky().map(StickyCookie::of).orElse(null);
+        this.poolConfig = poolConfig(config);
+
+        List<AutoCloseable> built = new ArrayList<>();
+        try {
+            this.balancer = new ClusterBalancer(name, config.loadBalancing().policy(), lbOptions(config), endpoints,
+                    blockingExecutor);
+            built.add(balancer);
+            boolean active = config.health().active().isPresent();
+            boolean splitUnix = active && !unix.isEmpty();
+            this.health = new ClusterHealth(name, splitUnix ? tcp : endpoints, ticker);
+            this.unixHealth = splitUnix ? new ClusterHealth(name, unix, ticker) : null;
+            if (splitUnix) {
+                LOG.warn("cluster {}: active health checks do not probe Unix socket endpoints yet; {} of {} endpoints"
+                        + " rely on outlier detection only", name, unix.size(), endpoints.size());
+            }
+            this.checker = active
+                    ? new ActiveHealthChecker(health, config.health().active().get(), group, channelClass, resolver)
+                    : null;
+            if (checker != null) {
+                built.add(checker);
+            }
+            var passive = config.health().passive();
+            this.outlier = passive.isPresent() ? new OutlierDetector(health, passive.get(), group.next()) : null;
+            if (outlier != null) {
+                built.add(outlier);
+            }
+            this.unixOutlier = passive.isPresent() && unixHealth != null
+                    ? new OutlierDetector(unixHealth, passive.get(), group.next()) : null;
+            if (unixOutlier != null) {
+                built.add(unixOutlier);
+            }
+        } catch (RuntimeException e) {
+            for (AutoCloseable c : built.reversed()) {
+                try {
+                    c.close();
+                } catch (Exception suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            throw e;
+        }
+    }
+
+    static EndpointSettings endpointSettings(ClusterConfig config, Ticker ticker) {
+        EndpointSettings s = EndpointSettings.DEFAULTS.withTicker(ticker);
+        Duration slowStart = config.slowStart();
+        if (slowStart != null && !slowStart.isNegative() && !slowStart.isZero()) {
+            s = s.withSlowStart(slowStart, s.slowStartAggression(), s.slowStartMinWeight());
+        }
+        return s;
+    }
+
+    /** {@code load_balancing} as balancer options: hash key and table, sticky cookie and fallback (salted by name). */
+    static LbOptions lbOptions(ClusterConfig config) {
+        ClusterConfig.LoadBalancing lb = config.loadBalancing();
+        LbOptions o = LbOptions.DEFAULTS;
+        if (lb.hashKey().isPresent()) {
+            o = o.withHashKey(HashKey.parse(lb.hashKey().get()));
+        }
+        String table = lb.hashTable() == null ? "ring" : lb.hashTable().toLowerCase(Locale.ROOT);
+        o = o.withHashTable(switch (table) {
+            case "ring" -> LbOptions.HashTable.RING;
+            case "maglev" -> LbOptions.HashTable.MAGLEV;
+            default -> throw new IllegalArgumentException("cluster " + config.name() + ": unknown hash table '"
+                    + lb.hashTable() + "', expected ring or maglev");
+        });
+        if (lb.sticky().isPresent()) {
+            ClusterConfig.Sticky s = lb.sticky().get();
+            // No salt is configurable yet: the cluster's name is the same on every instance behind one name.
+            o = o.withSticky(s.cookie(), s.policy()).withStickySalt(config.name());
+        }
+        return o;
+    }
+
+    /** The pool settings of this cluster in the form {@code ConnectionPools} takes. */
+    static PoolConfig poolConfig(ClusterConfig config) {
+        ClusterConfig.Pool p = config.pool();
+        PoolConfig base = PoolConfig.of(config.timeouts().connect(), p.maxIdle());
+        Duration idle = p.idleTimeout() == null || p.idleTimeout().isNegative() || p.idleTimeout().isZero()
+                ? PoolConfig.DEFAULT_IDLE_EXPIRY : p.idleTimeout();
+        return new PoolConfig(base.connectTimeout(), base.maxIdlePerLoop(), idle, base.maxResponseLine(),
+                base.maxResponseHeaderSize(), base.maxContentPiece());
+    }
+
+    // ---------------------------------------------------------------------------------------------- lifecycle
+
+    /** Starts the active health checks, if configured. Idempotent. */
+    public void start() {
+        if (closed.get()) {
+            throw new IllegalStateException("cluster " + name + " is closed");
+        }
+        if (started.compareAndSet(false, true) && checker != null) {
+            checker.start();
+        }
+    }
+
+    /**
+     * Stops the health checks and outlier detection and detaches the balancer. Picks keep working on the last
+     * balancer snapshot (requests of a retiring configuration snapshot finish normally). Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        closeQuietly(checker);
+        closeQuietly(outlier);
+        closeQuietly(unixOutlier);
+        closeQuietly(balancer);
+    }
+
+    private void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("cluster {}: closing {} failed", name, c, e);
+        }
+    }
+
+    public boolean isClosed() {
+        return closed.get();
+    }
+
+    // ---------------------------------------------------------------------------------------------- per request
+
+    /**
+     * Takes a request slot (circuit breaker {@code max_requests}) and counts the request for the retry budget.
+     * False: answer 503 at once. True: call {@link #endRequest()} exactly once when the request ends (after its last
+     * attempt, however it ended).
+     */
+    public boolean tryStartRequest() {
+        if (!circuitBreaker.tryAcquireRequest()) {
+            return false;
+        }
+        retryBudget.onRequestStart();
+        return true;
+    }
+
+    /** Ends a request started with {@link #tryStartRequest()}. */
+    public void endRequest() {
+        retryBudget.onRequestEnd();
+        circuitBreaker.releaseRequest();
+    }
+
+    /**
+     * Takes a slot of the retry budget for one more attempt of a started request. True: the retry may go out, and
+     * {@link #endRetry()} must follow when that attempt ends. False: the budget is exhausted; the client gets the
+     * failure as it is.
+     */
+    public boolean tryStartRetry() {
+        return retryBudget.tryAcquireRetry();
+    }
+
+    /** Ends a retry attempt started with {@link #tryStartRetry()}. */
+    public void endRetry() {
+        retryBudget.releaseRetry();
+    }
+
+    /**
+     * The endpoint for an attempt, or null when no endpoint can take it (answer 503). Pass a context whose
+     * {@link PickContext#isTried} reports the endpoints earlier attempts of the same request went to (a retry then goes
+     * elsewhere when it can). When {@link PickResult#setCookieName()} is set, the response must carry
+     * {@link #stickyCookie()}{@code .headerValue(pick, secure)}. Lock-free.
+     */
+    public PickResult pick(PickContext ctx) {
+        return balancer.pick(ctx);
+    }
+
+    /** Where attempts to {@code endpoint} go, or null when it is not an endpoint of this cluster. */
+    public UpstreamTarget target(EndpointState endpoint) {
+        return targets.get(endpoint);
+    }
+
+    /**
+     * An attempt on {@code endpoint} starts (before the connection is taken or opened): counts it in flight for the
+     * load-aware policies. Exactly one {@link #onAttemptResult} must follow.
+     */
+    public void onAttemptStart(EndpointState endpoint) {
+        endpoint.onRequestStart();
+    }
+
+    /**
+     * An attempt started with {@link #onAttemptStart} ended (its response completed, it failed, or it was abandoned;
+     * see {@link Outcome} for the classification): updates the endpoint's in-flight count and latency
+     * ({@code EndpointState.onRequestEnd}) and tells outlier detection (unless the outcome is
+     * {@link Outcome#CANCELLED}). Lock-free.
+     *
+     * @param latencyNanos from the attempt's start to its response head, or to the failure when no head came
+     */
+    public void onAttemptResult(EndpointState endpoint, Outcome outcome, long latencyNanos) {
+        endpoint.onRequestEnd(latencyNanos, outcome.isFailure());
+        OutlierDetector.Outcome o = outcome.outlierOutcome();
+        if (o != null) {
+            if (outlier != null) {
+                outlier.onResult(endpoint, o);
+            }
+            if (unixOutlier != null) {
+                unixOutlier.onResult(endpoint, o); // ignores endpoints that are not its members
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- views
+
+    public String name() {
+        return name;
+    }
+
+    public ClusterConfig config() {
+        return config;
+    }
+
+    /** The endpoint states, in configuration order. */
+    public List<EndpointState> endpoints() {
+        return endpoints;
+    }
+
+    /** Every endpoint's health (merged across the TCP and Unix parts, in configuration order), for the admin API. */
+    public HealthSnapshot healthSnapshot() {
+        HealthSnapshot main = health.snapshot();
+        if (unixHealth == null) {
+            return main;
+        }
+        HealthSnapshot other = unixHealth.snapshot();
+        Map<Endpoint, Integer> order = new HashMap<>();
+        for (int i = 0; i < endpoints.size(); i++) {
+            order.put(endpoints.get(i).endpoint(), i);
+        }
+        List<HealthSnapshot.EndpointView> views = new ArrayList<>(main.endpoints());
+        views.addAll(other.endpoints());
+        views.sort(Comparator.comparingInt(v -> order.getOrDefault(v.endpoint(), Integer.MAX_VALUE)));
+        return new HealthSnapshot(name, main.takenAt(), main.activeChecks(),
+                main.outlierDetection() || other.outlierDetection(), views);
+    }
+
+    public ClusterBalancer balancer() {
+        return balancer;
+    }
+
+    public RetryPolicy retryPolicy() {
+        return retryPolicy;
+    }
+
+    public RetryBudget retryBudget() {
+        return retryBudget;
+    }
+
+    public CircuitBreaker circuitBreaker() {
+        return circuitBreaker;
+    }
+
+    public StageTimeouts timeouts() {
+        return timeouts;
+    }
+
+    /** The sticky cookie's attributes, or null when the policy is not {@code sticky}. */
+    public StickyCookie stickyCookie() {
+        return stickyCookie;
+    }
+
+    /**
+     * The cluster's connection-pool settings ({@code timeouts.connect}, {@code pool.max_idle},
+     * {@code pool.idle_timeout}) for the {@code ConnectionPools} phase B attaches to this runtime.
+     */
+    public PoolConfig poolConfig() {
+        return poolConfig;
+    }
+
+    /** How often host names are resolved again ({@code dns_refresh}): the TTL of the pools' name cache. */
+    public Duration dnsRefresh() {
+        return config.dnsRefresh();
+    }
+
+    /** Whether active health checks run (for some endpoints at least). */
+    public boolean hasActiveChecks() {
+        return checker != null;
+    }
+
+    /** Whether outlier detection is on. */
+    public boolean hasOutlierDetection() {
+        return outlier != null || unixOutlier != null;
+    }
+
+    /** Whether {@code endpoint} is ejected by outlier detection now. */
+    public boolean isEjected(EndpointState endpoint) {
+        return (outlier != null && outlier.isEjected(endpoint))
+                || (unixOutlier != null && unixOutlier.isEjected(endpoint));
+    }
+
+    @Override
+    public String toString() {
+        return "ClusterRuntime{" + name + ", " + config.loadBalancing().policy() + ", " + endpoints.size()
+                + " endpoints" + (checker != null ? ", active checks" : "")
+                + (hasOutlierDetection() ? ", outlier detection" : "") + "}";
+    }
+}
