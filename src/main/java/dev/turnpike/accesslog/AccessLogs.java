@@ -2,8 +2,6 @@ package dev.turnpike.accesslog;
 
 import dev.turnpike.config.AccessLogConfig;
 
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -33,8 +31,10 @@ public final class AccessLogs {
 
     private static OutputStream open(String output) {
         return switch (output) {
-            case "stdout" -> new FileOutputStream(FileDescriptor.out);
-            case "stderr" -> new FileOutputStream(FileDescriptor.err);
+            // Through System.out/err rather than the raw descriptors, so whoever redirected the JVM's streams
+            // (a test runner, an embedding application) still gets the lines.
+            case "stdout" -> System.out;
+            case "stderr" -> System.err;
             default -> {
                 try {
                     yield Files.newOutputStream(Path.of(output), StandardOpenOption.CREATE, StandardOpenOption.APPEND,
