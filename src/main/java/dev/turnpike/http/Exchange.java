@@ -42,7 +42,6 @@ public final class Exchange {
     private final InetSocketAddress localAddress;
     private final String requestId;
     private final long startNanos = System.nanoTime();
-    private final long startMillis = System.currentTimeMillis();
     private final boolean head;
 
     private String routeName;
@@ -366,7 +365,10 @@ public final class Exchange {
 
     public AccessLogEntry toAccessLogEntry() {
         HttpHeaders h = request.headers();
-        return new AccessLogEntry(startMillis, System.nanoTime() - startNanos,
+        long duration = System.nanoTime() - startNanos;
+        // The wall-clock start, derived when logged rather than read for every request.
+        long startMillis = System.currentTimeMillis() - java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(duration);
+        return new AccessLogEntry(startMillis, duration,
                 remoteAddress.getAddress().getHostAddress(), request.method().name(), request.uri(),
                 transport.protocol(), status, bytesSent, h.get(HttpHeaderNames.REFERER),
                 h.get(HttpHeaderNames.USER_AGENT), host, requestId, routeName, upstreamAddress);

@@ -703,8 +703,12 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             return;
         }
         currentLogged = true;
+        dev.turnpike.accesslog.AccessLog log = ex.services().accessLog();
+        if (log == dev.turnpike.accesslog.AccessLog.NONE) {
+            return; // access_log: off — nothing to build
+        }
         try {
-            ex.services().accessLog().log(ex.toAccessLogEntry());
+            log.log(ex.toAccessLogEntry());
         } catch (RuntimeException e) {
             LOG.warn("access log failed", e);
         }

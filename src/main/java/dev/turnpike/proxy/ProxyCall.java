@@ -19,13 +19,11 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.UnknownHostException;
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One proxied exchange: acquires an upstream connection from the loop's pool, streams the request (head, then
@@ -38,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  * by the channels' write buffers, whatever the size of the bodies.
  */
 final class ProxyCall implements BodySink, UpstreamConnection.Listener, ConnectionPool.ConnectCallback,
-        ChannelFutureListener, Runnable {
+        ChannelFutureListener {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyCall.class);
 
     private static final int PHASE_RESPONSE = 1;
@@ -73,9 +71,8 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private boolean finished;         // the client side is done (answered, aborted or failed)
 
     private int phase;
-    private long deadline;
-    private long timerAt;
-    private ScheduledFuture<?> timer;
+    /** The connection whose timer is armed for this call, or null. */
+    private UpstreamConnection timed;
 
     ProxyCall(ProxyHandler proxy, Exchange exchange, ConnectionPool pool, HttpRequest request, boolean hasBody) {
         this.proxy = proxy;
@@ -333,7 +330,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             finishResponse(last);
             return;
         }
-        deadline = System.nanoTime() + proxy.idleTimeoutNanos;
+        touchTimer();
         exchange.send(part);
         flushPending = true;
         if (!upstreamPaused && !exchange.isWritable()) {
@@ -385,7 +382,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         UpstreamConnection c = conn;
         if (upstreamPaused && c != null && !finished && exchange.isWritable()) {
             upstreamPaused = false;
-            deadline = System.nanoTime() + proxy.idleTimeoutNanos;
+            touchTimer();
             c.channel().config().setAutoRead(true);
         }
     }
@@ -475,42 +472,40 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
     }
 
-    // ---- timer: one scheduled task, re-armed lazily --------------------------------------------------------------
+    // ---- timer: the connection's, re-armed lazily (no task scheduled per request) ----------------------------
 
     private void arm(int p, long timeoutNanos) {
         phase = p;
-        long now = System.nanoTime();
-        deadline = now + timeoutNanos;
-        if (timer != null && deadline - timerAt < 0) {
-            timer.cancel(false);
-            timer = null;
+        UpstreamConnection c = conn;
+        if (timed != null && timed != c) {
+            timed.disarmTimer();
         }
-        if (timer == null) {
-            timerAt = deadline;
-            timer = exchange.eventLoop().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
+        timed = c;
+        if (c != null) {
+            c.armTimer(timeoutNanos, proxy.timerSliceNanos);
+        }
+    }
+
+    private void touchTimer() {
+        if (timed != null) {
+            timed.touchTimer(proxy.idleTimeoutNanos);
         }
     }
 
     private void cancelTimer() {
-        deadline = 0;
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
+        UpstreamConnection c = timed;
+        timed = null;
+        if (c != null) {
+            c.disarmTimer();
         }
     }
 
     @Override
-    public void run() {
-        timer = null;
-        if (finished || deadline == 0) {
+    public void onTimeout() {
+        if (finished || timed == null) {
             return;
         }
-        long now = System.nanoTime();
-        if (now - deadline < 0) {
-            timerAt = deadline;
-            timer = exchange.eventLoop().schedule(this, deadline - now, TimeUnit.NANOSECONDS);
-            return;
-        }
+        timed = null;
         if (phase == PHASE_RESPONSE) {
             LOG.debug("upstream {} did not respond in time", pool.endpoint());
             fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not respond in time.");

@@ -27,6 +27,8 @@ public final class ProxyHandler implements Handler {
     private final ConnectionPools pools;
     final long responseTimeoutNanos;
     final long idleTimeoutNanos;
+    /** The longest a connection's timer sleeps: a deadline is never missed by more than this. */
+    final long timerSliceNanos;
 
     public ProxyHandler(HandlerConfig.Proxy config, HandlerContext context) {
         this.endpoint = Endpoint.of(config.upstream());
@@ -47,6 +49,8 @@ public final class ProxyHandler implements Handler {
                 context.socketChannelClass(), context.blockingExecutor());
         this.responseTimeoutNanos = config.responseTimeout().toNanos();
         this.idleTimeoutNanos = config.idleTimeout().toNanos();
+        this.timerSliceNanos = Math.max(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1),
+                Math.min(responseTimeoutNanos, idleTimeoutNanos));
     }
 
     @Override

@@ -49,6 +49,10 @@ import java.util.concurrent.RejectedExecutionException;
  * Everything that touches the file system (stat, realpath, open, directory read) runs in one task on the
  * blocking executor, which prepares a complete {@link Reply} (headers decided, files opened); the reply is then
  * written on the exchange's event loop. If the client went away meanwhile, whatever was opened is closed.
+ * A path last answered with a plain file is then answered on the event loop itself, from the loop's
+ * {@link OpenFileCache} (open descriptor or small file's bytes, with its validators), without any file-system
+ * call but sendfile; the cache sees changes at once through inotify and forgets everything after
+ * {@link FileLookup#VALIDITY}, so answers are the same as from the disk.
  *
  * <p>Bodies: with {@code zeroCopy()} a {@link DefaultFileRegion} (sendfile), otherwise a {@link ChunkedNioFile}
  * for the pipeline's ChunkedWriteHandler; each is followed by {@link Exchange#end()}.
@@ -86,6 +90,9 @@ public final class StaticFileHandler implements Handler {
     private final Path root;
     private final boolean showHidden;
     private final String cacheControl;
+    private final java.util.concurrent.ConcurrentHashMap<EventLoop, CacheSlot> caches =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile boolean closed;
 
     public StaticFileHandler(HandlerConfig.Static config, HandlerContext context) {
         this.config = config;
@@ -116,14 +123,44 @@ public final class StaticFileHandler implements Handler {
             exchange.respond(r);
             return;
         }
+        OpenFileCache cache = cacheFor(exchange.eventLoop());
+        if (cache != null && cache.mayHave(exchange.path())) {
+            // Answered once this loop iteration's reads are done, after one look at the change queue for all
+            // of them (one read of inotify per iteration rather than per request).
+            cache.afterReads(() -> answerFromCache(exchange, head, cache));
+            return;
+        }
+        answerFromDisk(exchange, head, cache);
+    }
+
+    /** A request whose path had a cache entry: answered from it if it is still fresh, else from the disk. */
+    private void answerFromCache(Exchange exchange, boolean head, OpenFileCache cache) {
+        if (exchange.isFinished()) {
+            return;
+        }
+        try {
+            // Only a path that was mapped to a regular file before has an entry: no need to map it again.
+            OpenFileCache.Entry hit = cache.getDrained(exchange.path(), System.nanoTime());
+            if (hit != null) {
+                deliver(exchange, answer(Request.of(exchange, head, null, cache), hit));
+            } else {
+                answerFromDisk(exchange, head, cache);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("static file request for {} failed", exchange.path(), e);
+            exchange.sendError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "The file could not be read.");
+        }
+    }
+
+    private void answerFromDisk(Exchange exchange, boolean head, OpenFileCache cache) {
+        EventLoop loop = exchange.eventLoop();
         StaticPathResolver.Result resolved = StaticPathResolver.resolve(exchange.path(), config.stripPrefix(), showHidden);
         if (resolved == StaticPathResolver.Rejection.MALFORMED) {
             exchange.sendError(HttpResponseStatus.BAD_REQUEST, "The request path is not a valid file path.");
             return;
         }
         Request req = Request.of(exchange, head,
-                resolved instanceof StaticPathResolver.Mapped m ? m : null);
-        EventLoop loop = exchange.eventLoop();
+                resolved instanceof StaticPathResolver.Mapped m ? m : null, cache);
         try {
             executor.execute(() -> prepareAndDeliver(exchange, loop, req));
         } catch (RejectedExecutionException e) {
@@ -131,19 +168,47 @@ public final class StaticFileHandler implements Handler {
         }
     }
 
-    /** What the blocking task needs from the request, copied on the event loop. */
+    /**
+     * The open-file cache of this route on {@code loop}, made on first use; null when there can be none (no
+     * inotify) or the handler is closed.
+     */
+    private OpenFileCache cacheFor(EventLoop loop) {
+        CacheSlot slot = caches.get(loop);
+        if (slot == null) {
+            if (closed) {
+                return null;
+            }
+            slot = new CacheSlot(OpenFileCache.create(loop));
+            caches.put(loop, slot);
+            if (closed && slot.cache != null) {
+                slot.cache.close(); // close() ran meanwhile and did not see this one
+            }
+        }
+        OpenFileCache c = slot.cache;
+        return c == null || c.isClosed() ? null : c;
+    }
+
+    private record CacheSlot(OpenFileCache cache) {}
+
+    /**
+     * What the blocking task needs from the request, copied on the event loop; {@code cache} is the loop's
+     * open-file cache, or null.
+     */
     record Request(boolean head, String path, String query, StaticPathResolver.Mapped mapped, String range,
-                   Preconditions.Conditions conditions, String acceptEncoding, String accept) {
-        static Request of(Exchange ex, boolean head, StaticPathResolver.Mapped mapped) {
+                   Preconditions.Conditions conditions, String acceptEncoding, String accept, OpenFileCache cache) {
+        static Request of(Exchange ex, boolean head, StaticPathResolver.Mapped mapped, OpenFileCache cache) {
             HttpHeaders h = ex.requestHeaders();
             return new Request(head, ex.path(), ex.query(), mapped, joined(h, HttpHeaderNames.RANGE),
                     new Preconditions.Conditions(joined(h, HttpHeaderNames.IF_MATCH),
                             joined(h, HttpHeaderNames.IF_NONE_MATCH), joined(h, HttpHeaderNames.IF_MODIFIED_SINCE),
                             joined(h, HttpHeaderNames.IF_UNMODIFIED_SINCE), joined(h, HttpHeaderNames.IF_RANGE)),
-                    joined(h, HttpHeaderNames.ACCEPT_ENCODING), joined(h, HttpHeaderNames.ACCEPT));
+                    joined(h, HttpHeaderNames.ACCEPT_ENCODING), joined(h, HttpHeaderNames.ACCEPT), cache);
         }
 
         private static String joined(HttpHeaders h, CharSequence name) {
+            if (!h.contains(name)) {
+                return null; // the usual case, without the list getAll makes
+            }
             List<String> all = h.getAll(name);
             return all.isEmpty() ? null : all.size() == 1 ? all.get(0) : String.join(", ", all);
         }
@@ -189,7 +254,7 @@ public final class StaticFileHandler implements Handler {
                 if (!info.visible(showHidden) || req.mapped().trailingSlash()) {
                     return notFound(req);
                 }
-                return serveFile(req, candidate, info, false);
+                return serveFile(req, candidate, info, false, true);
             }
             case DIRECTORY -> {
                 if (!info.visible(showHidden)) {
@@ -202,7 +267,7 @@ public final class StaticFileHandler implements Handler {
                     Path indexPath = candidate.resolve(name);
                     FileLookup.Info index = lookup.stat(indexPath);
                     if (index.kind() == FileLookup.Kind.REGULAR) {
-                        return serveFile(req, indexPath, index, false);
+                        return serveFile(req, indexPath, index, false, true);
                     }
                     if (index.kind() == FileLookup.Kind.DENIED) {
                         return forbidden();
@@ -265,6 +330,12 @@ public final class StaticFileHandler implements Handler {
     }
 
     private Reply serveFile(Request req, Path candidate, FileLookup.Info original, boolean retried) throws IOException {
+        return serveFile(req, candidate, original, retried, false);
+    }
+
+    /** {@code mayCache}: the file answers the request path itself (not a fallback), so it may be cached for it. */
+    private Reply serveFile(Request req, Path candidate, FileLookup.Info original, boolean retried, boolean mayCache)
+            throws IOException {
         String name = candidate.getFileName() == null ? "" : candidate.getFileName().toString();
         String contentType = MimeTypes.forFileName(name);
 
@@ -298,12 +369,165 @@ public final class StaticFileHandler implements Handler {
             }
         }
 
+        if (mayCache && !retried && !hasVariant && req.cache() != null) {
+            OpenFileCache.Entry entry = openCached(req, candidate, original, contentType);
+            if (entry != null) {
+                try {
+                    return new CachedReply(answer(req, entry), entry, req.cache());
+                } catch (RuntimeException e) {
+                    entry.file.release();
+                    throw e;
+                }
+            }
+            // could not be watched or opened as stat said: answered the uncached way, which knows every case
+        }
+
         long size = selected.size();
         long mtimeSecs = Math.floorDiv(selected.mtimeMillis(), 1000L);
         String etag = etag(mtimeSecs, size, coding);
+        Path realPath = selected.realPath();
+        Path opened = selectedPath;
+        AcceptEncoding.Coding c = coding;
+        return answer(req, contentType, size, mtimeSecs, etag, lastModified(mtimeSecs), coding, hasVariant, new Opener() {
+            @Override
+            public Reply checkHead() {
+                return Files.isReadable(realPath) ? null : forbidden();
+            }
+
+            @Override
+            public Object open(int count) throws IOException {
+                List<OpenFile> files = new ArrayList<>(count);
+                try {
+                    for (int i = 0; i < count; i++) {
+                        files.add(new OpenFile(FileChannel.open(realPath, StandardOpenOption.READ)));
+                    }
+                    long actual = files.get(0).channel().size();
+                    if (actual != size) {
+                        // Changed since the cached stat: look again, once, so that length and validators agree.
+                        releaseAll(files);
+                        lookup.invalidate(opened);
+                        lookup.invalidate(candidate);
+                        if (!retried) {
+                            FileLookup.Info fresh = lookup.stat(candidate);
+                            if (fresh.kind() != FileLookup.Kind.REGULAR) {
+                                return notFound(req);
+                            }
+                            return serveFile(req, candidate, fresh, true);
+                        }
+                        return new ErrorReply(HttpResponseStatus.SERVICE_UNAVAILABLE,
+                                "The file is being modified; try again.",
+                                Map.of(HttpHeaderNames.RETRY_AFTER.toString(), "1"));
+                    }
+                    return files;
+                } catch (AccessDeniedException e) {
+                    releaseAll(files);
+                    return forbidden();
+                } catch (FileSystemException e) {
+                    releaseAll(files);
+                    lookup.invalidate(opened);
+                    return new ErrorReply(HttpResponseStatus.NOT_FOUND, NOT_FOUND_DETAIL, Map.of());
+                } catch (IOException | RuntimeException e) {
+                    releaseAll(files);
+                    throw e;
+                }
+            }
+        });
+    }
+
+    /**
+     * Builds an open-file cache entry for {@code candidate} (a plain file, no precompressed variant): watches
+     * first, then a fresh stat, then the open, so that any change after the stat is reported by the watches.
+     * Null when the file cannot be watched, or is not (any more) what {@code original} said; the caller then
+     * answers without the cache.
+     */
+    private OpenFileCache.Entry openCached(Request req, Path candidate, FileLookup.Info original, String contentType)
+            throws IOException {
+        OpenFileCache cache = req.cache();
+        Path real = original.realPath();
+        if (real == null || real.getParent() == null) {
+            return null;
+        }
+        long seqBefore = cache.seq();
+        int dirWd = cache.watch(real.getParent(), FileEvents.DIR_MASK);
+        int fileWd = dirWd < 0 ? -1 : cache.watch(real, FileEvents.FILE_MASK);
+        if (fileWd < 0) {
+            return null;
+        }
+        long statNanos = System.nanoTime();
+        FileLookup.Info fresh = lookup.statNow(candidate);
+        if (fresh.kind() != FileLookup.Kind.REGULAR || !fresh.visible(showHidden) || !real.equals(fresh.realPath())) {
+            return null;
+        }
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(real, StandardOpenOption.READ);
+        } catch (IOException e) {
+            return null;
+        }
+        OpenFile file;
+        try {
+            if (ch.size() != fresh.size()) {
+                closeQuietly(ch);
+                return null;
+            }
+            file = cache.readSmall(ch, fresh.size());
+            if (file == null) {
+                file = new OpenFile(ch);
+            } else {
+                closeQuietly(ch);
+            }
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(ch);
+            throw e;
+        }
+        long mtimeSecs = Math.floorDiv(fresh.mtimeMillis(), 1000L);
+        return new OpenFileCache.Entry(req.path(), file, fresh.size(), mtimeSecs,
+                etag(mtimeSecs, fresh.size(), null), lastModified(mtimeSecs), contentType, fileWd, dirWd, seqBefore,
+                statNanos + FileLookup.VALIDITY.toNanos());
+    }
+
+    /** The answer from a cached open file: no file-system call (runs on the event loop for cache hits). */
+    private Reply answer(Request req, OpenFileCache.Entry e) {
+        try {
+            return answer(req, e.contentType, e.size, e.mtimeSecs, e.etag, e.lastModified, null, false, new Opener() {
+                @Override
+                public Reply checkHead() {
+                    return null; // it was opened for reading
+                }
+
+                @Override
+                public Object open(int count) {
+                    List<OpenFile> files = new ArrayList<>(count);
+                    for (int i = 0; i < count; i++) {
+                        if (!e.file.tryRetain()) {
+                            releaseAll(files);
+                            throw new IllegalStateException("cached file closed while in use");
+                        }
+                        files.add(e.file);
+                    }
+                    return files;
+                }
+            });
+        } catch (IOException impossible) {
+            throw new java.io.UncheckedIOException(impossible);
+        }
+    }
+
+    /** Where the body of a file answer comes from, and the one check a HEAD answer needs. */
+    private interface Opener {
+        /** Null when a HEAD may be answered 200, else the answer. */
+        Reply checkHead();
+
+        /** {@code count} references to the file to send (a {@code List<OpenFile>}), or another answer. */
+        Object open(int count) throws IOException;
+    }
+
+    /** Validators, preconditions, ranges and the body of a file answer. */
+    private Reply answer(Request req, String contentType, long size, long mtimeSecs, String etag, String lastModified,
+                         AcceptEncoding.Coding coding, boolean hasVariant, Opener opener) throws IOException {
         HttpHeaders h = new DefaultHttpHeaders();
         h.set(HttpHeaderNames.ETAG, etag);
-        h.set(HttpHeaderNames.LAST_MODIFIED, DateFormatter.format(new Date(mtimeSecs * 1000L)));
+        h.set(HttpHeaderNames.LAST_MODIFIED, lastModified);
         if (cacheControl != null) {
             h.set(HttpHeaderNames.CACHE_CONTROL, cacheControl);
         }
@@ -343,56 +567,31 @@ public final class StaticFileHandler implements Handler {
         }
 
         if (req.head()) {
-            if (!Files.isReadable(selected.realPath())) {
-                return forbidden();
+            Reply refused = opener.checkHead();
+            if (refused != null) {
+                return refused;
             }
             h.set(HttpHeaderNames.CONTENT_TYPE, contentType);
             h.set(HttpHeaderNames.CONTENT_LENGTH, size);
             return new FileReply(HttpResponseStatus.OK, h, List.of(), null);
         }
 
-        int channelCount = ranges == null ? 1 : ranges.size();
-        List<FileChannel> channels = new ArrayList<>(channelCount);
-        try {
-            for (int i = 0; i < channelCount; i++) {
-                channels.add(FileChannel.open(selected.realPath(), StandardOpenOption.READ));
-            }
-            long actual = channels.get(0).size();
-            if (actual != size) {
-                // Changed since the cached stat: look again, once, so that length and validators agree.
-                closeAll(channels);
-                lookup.invalidate(selectedPath);
-                lookup.invalidate(candidate);
-                if (!retried) {
-                    FileLookup.Info fresh = lookup.stat(candidate);
-                    if (fresh.kind() != FileLookup.Kind.REGULAR) {
-                        return notFound(req);
-                    }
-                    return serveFile(req, candidate, fresh, true);
-                }
-                return new ErrorReply(HttpResponseStatus.SERVICE_UNAVAILABLE,
-                        "The file is being modified; try again.", Map.of(HttpHeaderNames.RETRY_AFTER.toString(), "1"));
-            }
-        } catch (AccessDeniedException e) {
-            closeAll(channels);
-            return forbidden();
-        } catch (FileSystemException e) {
-            closeAll(channels);
-            lookup.invalidate(selectedPath);
-            return new ErrorReply(HttpResponseStatus.NOT_FOUND, NOT_FOUND_DETAIL, Map.of());
-        } catch (IOException | RuntimeException e) {
-            closeAll(channels);
-            throw e;
+        int fileCount = ranges == null ? 1 : ranges.size();
+        Object opened = opener.open(fileCount);
+        if (opened instanceof Reply other) {
+            return other;
         }
+        @SuppressWarnings("unchecked")
+        List<OpenFile> files = (List<OpenFile>) opened;
 
         if (ranges == null) {
             h.set(HttpHeaderNames.CONTENT_TYPE, contentType);
             h.set(HttpHeaderNames.CONTENT_LENGTH, size);
             List<Part> parts = new ArrayList<>(1);
             if (size > 0) {
-                parts.add(new Part(channels.get(0), 0, size, null));
+                parts.add(new Part(files.get(0), 0, size, null));
             } else {
-                closeAll(channels);
+                releaseAll(files);
             }
             return new FileReply(HttpResponseStatus.OK, h, parts, null);
         }
@@ -402,7 +601,7 @@ public final class StaticFileHandler implements Handler {
             h.set(HttpHeaderNames.CONTENT_RANGE, contentRange(r, size));
             h.set(HttpHeaderNames.CONTENT_LENGTH, r.length());
             return new FileReply(HttpResponseStatus.PARTIAL_CONTENT, h,
-                    List.of(new Part(channels.get(0), r.start(), r.length(), null)), null);
+                    List.of(new Part(files.get(0), r.start(), r.length(), null)), null);
         }
         String boundary = "turnpike-" + UUID.randomUUID().toString().replace("-", "");
         List<Part> parts = new ArrayList<>(ranges.size());
@@ -411,7 +610,7 @@ public final class StaticFileHandler implements Handler {
             ByteRanges.Range r = ranges.get(i);
             byte[] prefix = ("\r\n--" + boundary + "\r\nContent-Type: " + contentType + "\r\nContent-Range: "
                     + contentRange(r, size) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
-            parts.add(new Part(channels.get(i), r.start(), r.length(), prefix));
+            parts.add(new Part(files.get(i), r.start(), r.length(), prefix));
             length += prefix.length + r.length();
         }
         byte[] trailer = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
@@ -419,6 +618,10 @@ public final class StaticFileHandler implements Handler {
         h.set(HttpHeaderNames.CONTENT_TYPE, "multipart/byteranges; boundary=" + boundary);
         h.set(HttpHeaderNames.CONTENT_LENGTH, length);
         return new FileReply(HttpResponseStatus.PARTIAL_CONTENT, h, parts, trailer);
+    }
+
+    private static String lastModified(long mtimeSecs) {
+        return DateFormatter.format(new Date(mtimeSecs * 1000L));
     }
 
     static String etag(long mtimeSecs, long size, AcceptEncoding.Coding coding) {
@@ -460,10 +663,11 @@ public final class StaticFileHandler implements Handler {
         return sb.append('/').toString();
     }
 
-    private static void closeAll(List<FileChannel> channels) {
-        for (FileChannel c : channels) {
-            closeQuietly(c);
+    private static void releaseAll(List<OpenFile> files) {
+        for (OpenFile f : files) {
+            f.release();
         }
+        files.clear();
     }
 
     private static void closeQuietly(FileChannel c) {
@@ -480,6 +684,18 @@ public final class StaticFileHandler implements Handler {
         default void release() {}
     }
 
+    /**
+     * {@code reply}, answered from a new open-file cache {@code entry} that the event loop is to keep (the entry's
+     * reference to its file is the cache's).
+     */
+    record CachedReply(Reply reply, OpenFileCache.Entry entry, OpenFileCache cache) implements Reply {
+        @Override
+        public void release() {
+            reply.release();
+            entry.file.release();
+        }
+    }
+
     record ErrorReply(HttpResponseStatus status, String detail, Map<String, String> headers) implements Reply {}
 
     record RedirectReply(String location) implements Reply {}
@@ -487,7 +703,7 @@ public final class StaticFileHandler implements Handler {
     record BytesReply(HttpResponseStatus status, HttpHeaders headers, byte[] body) implements Reply {}
 
     /** A part of a file body; {@code prefix} (multipart headers) is written before it when present. */
-    record Part(FileChannel channel, long position, long count, byte[] prefix) {}
+    record Part(OpenFile file, long position, long count, byte[] prefix) {}
 
     /**
      * A file response: head, then each part, then {@code trailer} (multipart's closing boundary) or nothing.
@@ -497,12 +713,16 @@ public final class StaticFileHandler implements Handler {
         @Override
         public void release() {
             for (Part p : parts) {
-                closeQuietly(p.channel());
+                p.file().release();
             }
         }
     }
 
     private void deliver(Exchange ex, Reply reply) {
+        if (reply instanceof CachedReply c) {
+            c.cache().put(c.entry());
+            reply = c.reply();
+        }
         if (ex.isFinished() || ex.headSent()) {
             // The client went away (or the exchange was answered otherwise) while the file system was consulted.
             reply.release();
@@ -527,6 +747,7 @@ public final class StaticFileHandler implements Handler {
                 ex.respond(resp);
             }
             case FileReply f -> deliverFile(ex, f);
+            case CachedReply c -> throw new IllegalStateException("unwrapped above");
         }
     }
 
@@ -540,9 +761,9 @@ public final class StaticFileHandler implements Handler {
                 if (p.prefix() != null) {
                     ex.send(Unpooled.wrappedBuffer(p.prefix()));
                 }
-                Object body = zeroCopy
-                        ? new DefaultFileRegion(p.channel(), p.position(), p.count())
-                        : new ChunkedNioFile(p.channel(), p.position(), p.count(), CHUNK_SIZE);
+                Object body = p.file().content() != null ? p.file().slice(p.position(), p.count())
+                        : zeroCopy ? OpenFile.region(p.file(), p.position(), p.count())
+                        : OpenFile.chunked(p.file(), p.position(), p.count(), CHUNK_SIZE);
                 handedOver++;
                 ex.send(body);
             }
@@ -553,7 +774,7 @@ public final class StaticFileHandler implements Handler {
             }
         } catch (Throwable t) {
             for (int i = handedOver; i < parts.size(); i++) {
-                closeQuietly(parts.get(i).channel());
+                parts.get(i).file().release();
             }
             LOG.warn("sending a file failed", t);
             if (!ex.isFinished()) {
@@ -568,6 +789,12 @@ public final class StaticFileHandler implements Handler {
 
     @Override
     public void close() {
+        closed = true;
         lookup.clear();
+        for (CacheSlot slot : caches.values()) {
+            if (slot.cache != null) {
+                slot.cache.closeOnLoop();
+            }
+        }
     }
 }
