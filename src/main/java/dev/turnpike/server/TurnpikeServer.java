@@ -146,9 +146,18 @@ public final class TurnpikeServer implements AutoCloseable {
         }
     }
 
-    private static String describe(Throwable e) {
+    /**
+     * The operator-facing reason: the native transport words errors as {@code bind(..) failed with error(-98):
+     * Address already in use}; only the part after the errno is meant for people.
+     */
+    static String describe(Throwable e) {
         String m = e.getMessage();
-        return m == null ? e.getClass().getSimpleName() : m;
+        if (m == null) {
+            return e.getClass().getSimpleName();
+        }
+        int errno = m.indexOf("): ");
+        String reason = errno >= 0 && m.startsWith("bind(") ? m.substring(errno + 3) : m;
+        return reason.isEmpty() ? m : Character.toLowerCase(reason.charAt(0)) + reason.substring(1);
     }
 
     private static String hostText(InetSocketAddress a) {

@@ -234,7 +234,7 @@ class MainTest {
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.out()).isEmpty();
         assertThat(r.err().lines().toList()).singleElement().asString()
-                .startsWith("turnpike: cannot listen on 127.0.0.1:" + port + " (" + second + ":1:9)");
+                .isEqualTo("turnpike: cannot listen on 127.0.0.1:" + port + " (" + second + ":1:9): address already in use");
         assertNoStackTrace(r.err());
         assertThat(started).hasSize(1);
     }
