@@ -4,6 +4,14 @@ import dev.turnpike.http.BodySink;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.upstream.ConnectionPool;
 import dev.turnpike.upstream.UpstreamConnection;
+import dev.turnpike.upstream.cluster.ClusterRuntime;
+import dev.turnpike.upstream.cluster.Outcome;
+import dev.turnpike.upstream.cluster.StickyCookie;
+import dev.turnpike.upstream.cluster.UpstreamTarget;
+import dev.turnpike.upstream.lb.EndpointState;
+import dev.turnpike.upstream.lb.PickContext;
+import dev.turnpike.upstream.lb.PickResult;
+import dev.turnpike.upstream.lb.TriedEndpoints;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -23,6 +31,8 @@ import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
@@ -38,7 +48,7 @@ import java.util.concurrent.TimeUnit;
  * by the channels' write buffers, whatever the size of the bodies.
  */
 final class ProxyCall implements BodySink, UpstreamConnection.Listener, ConnectionPool.ConnectCallback,
-        ChannelFutureListener, Runnable {
+        ChannelFutureListener, Runnable, PickContext {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyCall.class);
 
     private static final int PHASE_RESPONSE = 1;
@@ -46,9 +56,21 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     private final ProxyHandler proxy;
     private final Exchange exchange;
-    private final ConnectionPool pool;
+    private ConnectionPool pool;
     private final HttpRequest request;
     private final boolean hasBody;
+    private final long responseTimeoutNanos;
+    private final long idleTimeoutNanos;
+
+    // ---- cluster form (all null / zero for the URL form) ----
+    private final ClusterRuntime cluster;
+    private boolean requestOpen;      // tryStartRequest succeeded and endRequest is still due
+    private EndpointState endpoint;   // the open attempt's endpoint: onAttemptResult is still due
+    private long attemptStart;
+    private long headAt;              // when the open attempt's final response head arrived; 0 before
+    private int status;               // the open attempt's response status
+    private TriedEndpoints tried;
+    private String setCookie;         // Set-Cookie of the sticky pick, or null
 
     private UpstreamConnection conn;
     private boolean connReused;
@@ -77,23 +99,147 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private long timerAt;
     private ScheduledFuture<?> timer;
 
+    /** The URL form: every attempt goes to {@code pool}'s endpoint. */
     ProxyCall(ProxyHandler proxy, Exchange exchange, ConnectionPool pool, HttpRequest request, boolean hasBody) {
         this.proxy = proxy;
         this.exchange = exchange;
         this.pool = pool;
         this.request = request;
         this.hasBody = hasBody;
+        this.cluster = null;
+        this.responseTimeoutNanos = proxy.responseTimeoutNanos;
+        this.idleTimeoutNanos = proxy.idleTimeoutNanos;
+    }
+
+    /** The cluster form: each attempt goes to the endpoint the cluster picks. */
+    ProxyCall(ProxyHandler proxy, Exchange exchange, ClusterRuntime cluster, HttpRequest request, boolean hasBody) {
+        this.proxy = proxy;
+        this.exchange = exchange;
+        this.request = request;
+        this.hasBody = hasBody;
+        this.cluster = cluster;
+        this.responseTimeoutNanos = cluster.timeouts().firstByteNanos();
+        this.idleTimeoutNanos = cluster.timeouts().idleNanos();
     }
 
     void start() {
         exchange.onAbort(this::onClientAbort);
         exchange.onWritabilityChanged(this::onClientWritabilityChanged);
+        if (cluster != null) {
+            if (!cluster.tryStartRequest()) {
+                finished = true;
+                exchange.sendError(HttpResponseStatus.SERVICE_UNAVAILABLE,
+                        "The upstream cluster is at its request limit.");
+                return;
+            }
+            requestOpen = true;
+            startAttempt();
+            return;
+        }
         UpstreamConnection c = pool.pollIdle();
         if (c != null) {
             attach(c, true);
         } else {
             pool.connect(this);
         }
+    }
+
+    // ---- cluster attempts ------------------------------------------------------------------------------------
+
+    /** Picks an endpoint and opens an attempt on it (cluster form). */
+    private void startAttempt() {
+        PickResult pick = cluster.pick(this);
+        if (pick == null) {
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "No upstream endpoint is available.");
+            return;
+        }
+        EndpointState e = pick.endpoint();
+        if (tried == null) {
+            tried = new TriedEndpoints();
+        }
+        tried.add(e);
+        UpstreamTarget where = cluster.target(e);
+        StickyCookie sticky = cluster.stickyCookie();
+        setCookie = sticky == null ? null : sticky.headerValue(pick, "https".equals(exchange.scheme()));
+        exchange.upstreamAddress(where.describe());
+        if (!proxy.preserveHost || !exchange.request().headers().contains(HttpHeaderNames.HOST)) {
+            request.headers().set(HttpHeaderNames.HOST, where instanceof UpstreamTarget.Tcp tcp
+                    ? tcp.endpoint().hostHeader() : UpstreamTarget.Unix.HOST_HEADER);
+        }
+        pool = cluster.pools().pool(exchange.eventLoop(), where.key(), exchange.alloc());
+        endpoint = e;
+        headAt = 0;
+        status = 0;
+        attemptStart = System.nanoTime();
+        cluster.onAttemptStart(e);
+        UpstreamConnection c = pool.pollIdle();
+        if (c != null) {
+            attach(c, true);
+        } else {
+            pool.connect(this);
+        }
+    }
+
+    /** Reports the open attempt's end, once (no-op for the URL form and when no attempt is open). */
+    private void endAttempt(Outcome outcome) {
+        EndpointState e = endpoint;
+        if (e == null) {
+            return;
+        }
+        endpoint = null;
+        long end = headAt != 0 ? headAt : System.nanoTime();
+        cluster.onAttemptResult(e, outcome, end - attemptStart);
+    }
+
+    /** The exchange is over for the upstream side: the open attempt ends as {@code outcome}, then the request. */
+    private void done(Outcome outcome) {
+        if (cluster == null) {
+            return;
+        }
+        endAttempt(outcome);
+        if (requestOpen) {
+            requestOpen = false;
+            cluster.endRequest();
+        }
+    }
+
+    // ---- PickContext (cluster form): read lazily from the exchange ------------------------------------------
+
+    @Override
+    public InetAddress clientAddress() {
+        InetSocketAddress a = exchange.remoteAddress();
+        return a == null ? null : a.getAddress();
+    }
+
+    @Override
+    public CharSequence header(String name) {
+        return exchange.requestHeaders().get(name);
+    }
+
+    @Override
+    public CharSequence cookie(String name) {
+        for (String h : exchange.requestHeaders().getAll(HttpHeaderNames.COOKIE)) {
+            String v = PickContexts.cookie(h, name);
+            if (v != null) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public CharSequence path() {
+        return exchange.path();
+    }
+
+    @Override
+    public CharSequence queryParam(String name) {
+        return PickContexts.queryParam(exchange.query(), name);
+    }
+
+    @Override
+    public boolean isTried(EndpointState e) {
+        return tried != null && tried.contains(e);
     }
 
     // ---- connecting --------------------------------------------------------------------------------------
@@ -113,6 +259,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         LOG.debug("connect to upstream {} failed: {}", pool.endpoint(), cause.toString());
+        endAttempt(Outcome.CONNECT_FAILURE);
         if (cause instanceof ConnectTimeoutException) {
             fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not accept the connection in time.");
         } else if (cause instanceof UnknownHostException) {
@@ -202,7 +349,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         requestEnded = true;
         conn.channel().writeAndFlush(last).addListener(this);
         if (!headReceived) {
-            arm(PHASE_RESPONSE, proxy.responseTimeoutNanos);
+            arm(PHASE_RESPONSE, responseTimeoutNanos);
         }
     }
 
@@ -250,6 +397,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         finished = true;
+        done(Outcome.CANCELLED);
         cancelTimer();
         closeConnection();
         releaseHeld();
@@ -302,9 +450,14 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         headReceived = true;
+        headAt = System.nanoTime();
+        status = code;
         reusable = HttpUtil.isKeepAlive(head) && isSelfDelimited(head);
-        arm(PHASE_BODY, proxy.idleTimeoutNanos);
+        arm(PHASE_BODY, idleTimeoutNanos);
         ProxyHeaders.cleanResponse(head.headers());
+        if (setCookie != null) {
+            head.headers().add(HttpHeaderNames.SET_COOKIE, setCookie);
+        }
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
         exchange.sendHead(head);
         flushPending = true;
@@ -333,7 +486,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             finishResponse(last);
             return;
         }
-        deadline = System.nanoTime() + proxy.idleTimeoutNanos;
+        deadline = System.nanoTime() + idleTimeoutNanos;
         exchange.send(part);
         flushPending = true;
         if (!upstreamPaused && !exchange.isWritable()) {
@@ -345,6 +498,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private void finishResponse(LastHttpContent last) {
         responseDone = true;
         finished = true;
+        done(Outcome.ofStatus(status));
         flushPending = false;
         cancelTimer();
         releaseHeld();
@@ -385,7 +539,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         UpstreamConnection c = conn;
         if (upstreamPaused && c != null && !finished && exchange.isWritable()) {
             upstreamPaused = false;
-            deadline = System.nanoTime() + proxy.idleTimeoutNanos;
+            deadline = System.nanoTime() + idleTimeoutNanos;
             c.channel().config().setAutoRead(true);
         }
     }
@@ -401,9 +555,11 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         if (!anyResponse && connReused && !retried && !bodyStarted) {
             // A stale keep-alive connection: the upstream closed it before it could have processed anything.
+            // The attempt stays open and goes on with a fresh connection to the same endpoint.
             retry();
             return;
         }
+        endAttempt(Outcome.RESET);
         if (exchange.headSent()) {
             abortClient();
         } else {
@@ -431,6 +587,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         finished = true;
+        done(Outcome.CANCELLED);
         cancelTimer();
         closeConnection();
         releaseHeld();
@@ -440,6 +597,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     /** The upstream misbehaved: 502 if nothing was sent to the client yet, else cut the client's response. */
     private void upstreamFailed(String detail) {
+        endAttempt(Outcome.RESET);
         if (exchange.headSent()) {
             abortClient();
         } else {
@@ -449,6 +607,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     private void fail(HttpResponseStatus status, String detail) {
         finished = true;
+        done(Outcome.CANCELLED);
         cancelTimer();
         closeConnection();
         releaseHeld();
@@ -461,6 +620,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     private void abortClient() {
         finished = true;
+        done(Outcome.CANCELLED);
         cancelTimer();
         closeConnection();
         releaseHeld();
@@ -513,9 +673,11 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         if (phase == PHASE_RESPONSE) {
             LOG.debug("upstream {} did not respond in time", pool.endpoint());
+            endAttempt(Outcome.TIMEOUT);
             fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not respond in time.");
         } else {
             LOG.debug("upstream {} response body stalled", pool.endpoint());
+            endAttempt(Outcome.TIMEOUT);
             upstreamFailed("The upstream stopped sending the response.");
         }
     }

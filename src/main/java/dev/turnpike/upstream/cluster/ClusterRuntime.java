@@ -3,6 +3,7 @@ package dev.turnpike.upstream.cluster;
 import dev.turnpike.config.ClusterConfig;
 import dev.turnpike.config.ClusterConfig.Address;
 import dev.turnpike.config.ClusterConfig.EndpointConfig;
+import dev.turnpike.upstream.ConnectionPools;
 import dev.turnpike.upstream.Endpoint;
 import dev.turnpike.upstream.PoolConfig;
 import dev.turnpike.upstream.health.ActiveHealthChecker;
@@ -87,6 +88,7 @@ public final class ClusterRuntime implements AutoCloseable {
     private final StageTimeouts timeouts;
     private final StickyCookie stickyCookie;
     private final PoolConfig poolConfig;
+    private final ConnectionPools pools;
     private final AtomicBoolean started = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -138,6 +140,7 @@ public final class ClusterRuntime implements AutoCloseable {
         this.timeouts = StageTimeouts.of(config.timeouts());
         this.stickyCookie = config.loadBalancing().sticky().map(StickyCookie::of).orElse(null);
         this.poolConfig = poolConfig(config);
+        this.pools = new ConnectionPools(poolConfig, channelClass, blockingExecutor);
 
         List<AutoCloseable> built = new ArrayList<>();
         try {
@@ -246,6 +249,7 @@ public final class ClusterRuntime implements AutoCloseable {
         closeQuietly(outlier);
         closeQuietly(unixOutlier);
         closeQuietly(balancer);
+        closeQuietly(pools);
     }
 
     private void closeQuietly(AutoCloseable c) {
@@ -406,6 +410,14 @@ public final class ClusterRuntime implements AutoCloseable {
      */
     public PoolConfig poolConfig() {
         return poolConfig;
+    }
+
+    /**
+     * The cluster's connections: one pool per (event loop, endpoint), shared by every route that proxies to this
+     * cluster. Closing the runtime closes the idle connections; those in use close when their exchange ends.
+     */
+    public ConnectionPools pools() {
+        return pools;
     }
 
     /** How often host names are resolved again ({@code dns_refresh}): the TTL of the pools' name cache. */

@@ -1,0 +1,271 @@
+package dev.turnpike.proxy;
+
+import dev.turnpike.testing.RawClient;
+import dev.turnpike.testing.TestServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Routes that proxy to a cluster, over real sockets: balancing, health, backup, circuit breaking, stickiness. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class ClusterProxyTest {
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    @AfterEach
+    void tearDown() throws Exception {
+        Collections.reverse(closeables);
+        for (AutoCloseable c : closeables) {
+            c.close();
+        }
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------------
+
+    /** An upstream that answers 200 with its name in X-Who (and in the body). */
+    TestUpstream named(String name) throws IOException {
+        TestUpstream u = TestUpstream.start((req, c) -> {
+            req.readBody();
+            ProxyHandlerTest.respond(c, 200, "X-Who: " + name + "\r\n", name);
+            return true;
+        });
+        closeables.add(u);
+        return u;
+    }
+
+    TestUpstream upstream(TestUpstream.Handler h) throws IOException {
+        TestUpstream u = TestUpstream.start(h);
+        closeables.add(u);
+        return u;
+    }
+
+    /** A loopback port nothing listens on (an upstream that is down). */
+    static int deadPort() throws IOException {
+        TestUpstream u = TestUpstream.start((req, c) -> false);
+        int port = u.port();
+        u.close();
+        return port;
+    }
+
+    static String ep(TestUpstream u) {
+        return "127.0.0.1:" + u.port();
+    }
+
+    /** A server whose /api/* routes proxy with {@code proxy}, with the given clusters section (indented 2). */
+    TestServer turnpike(String clusters, String proxy) throws Exception {
+        String yaml = "listen: \"127.0.0.1:0\"\n"
+                + "server: {event_loops: 1}\n"
+                + "access_log: off\n"
+                + "clusters:\n" + clusters
+                + "sites:\n"
+                + "  - routes:\n"
+                + "      - path: /api/*\n"
+                + "        proxy: " + proxy + "\n";
+        TestServer s = TestServer.start(yaml);
+        closeables.add(s);
+        return s;
+    }
+
+    RawClient client(TestServer s) throws Exception {
+        RawClient c = s.connect();
+        closeables.add(c);
+        return c;
+    }
+
+    static String get(String path) {
+        return "GET " + path + " HTTP/1.1\r\nHost: example.test\r\n\r\n";
+    }
+
+    static String get(String path, String headers) {
+        return "GET " + path + " HTTP/1.1\r\nHost: example.test\r\n" + headers + "\r\n";
+    }
+
+    static void await(java.util.function.BooleanSupplier cond) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met in time");
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** Every attempt and request was reported as ended: nothing in flight, no request slot held. */
+    static void assertSettled(TestServer s, String cluster) throws InterruptedException {
+        var c = s.server().snapshot().clusters().require(cluster);
+        await(() -> c.retryBudget().activeRequests() == 0
+                && c.circuitBreaker().current(dev.turnpike.upstream.cluster.CircuitBreaker.Kind.REQUESTS) == 0
+                && c.endpoints().stream().allMatch(e -> e.inFlight() == 0));
+    }
+
+    // ---- tests --------------------------------------------------------------------------------------------
+
+    @Test
+    void roundRobinSpreadsRequestsAcrossEndpoints() throws Exception {
+        TestUpstream a = named("a");
+        TestUpstream b = named("b");
+        TestUpstream c = named("c");
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s, %s, %s]
+                    load_balancing: { policy: round_robin }
+                """.formatted(ep(a), ep(b), ep(c)), "{cluster: api}");
+        RawClient client = client(s);
+        Map<String, Integer> seen = new HashMap<>();
+        for (int i = 0; i < 30; i++) {
+            RawClient.Response r = client.send(get("/api/x")).read();
+            assertThat(r.status).isEqualTo(200);
+            seen.merge(r.header("X-Who"), 1, Integer::sum);
+        }
+        assertThat(seen).containsOnlyKeys("a", "b", "c");
+        assertThat(seen.values()).allSatisfy(n -> assertThat(n).isEqualTo(10));
+        // the Host header names the endpoint chosen
+        assertThat(a.nextRequest().header("Host")).isEqualTo(ep(a));
+        assertSettled(s, "api");
+        assertThat(s.server().snapshot().clusters().require("api").endpoints())
+                .allSatisfy(e -> assertThat(e.totalRequests()).isEqualTo(10));
+    }
+
+    @Test
+    void anEndpointThatRefusesConnectionsIsEjectedByOutlierDetection() throws Exception {
+        TestUpstream a = named("a");
+        int dead = deadPort();
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s, 127.0.0.1:%d]
+                    load_balancing: { policy: round_robin }
+                    retries: { attempts: 0 }
+                    health: { passive: { consecutive_connect_failures: 1, max_ejection_percent: 50 } }
+                """.formatted(ep(a), dead), "{cluster: api}");
+        RawClient client = client(s);
+        int failures = 0;
+        for (int i = 0; i < 10; i++) {
+            RawClient.Response r = client.send(get("/api/x")).read();
+            if (r.status == 502) {
+                failures++;
+            } else {
+                assertThat(r.status).isEqualTo(200);
+                assertThat(r.header("X-Who")).isEqualTo("a");
+            }
+        }
+        assertThat(failures).as("only the first request to the dead endpoint fails").isLessThanOrEqualTo(1);
+        assertSettled(s, "api");
+    }
+
+    @Test
+    void anEndpointThatActiveChecksMarkDownIsSkipped() throws Exception {
+        TestUpstream a = named("a");
+        int dead = deadPort();
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s, 127.0.0.1:%d]
+                    load_balancing: { policy: round_robin }
+                    retries: { attempts: 0 }
+                    health: { active: { type: tcp, interval: 100ms, timeout: 50ms, fall: 1, rise: 1 } }
+                """.formatted(ep(a), dead), "{cluster: api}");
+        var cluster = s.server().snapshot().clusters().require("api");
+        await(() -> cluster.healthSnapshot().endpoints().stream().filter(v -> v.endpoint().port() == dead)
+                .anyMatch(v -> v.health() == dev.turnpike.upstream.lb.Health.DOWN));
+        RawClient client = client(s);
+        for (int i = 0; i < 10; i++) {
+            RawClient.Response r = client.send(get("/api/x")).read();
+            assertThat(r.status).isEqualTo(200);
+            assertThat(r.header("X-Who")).isEqualTo("a");
+        }
+    }
+
+    @Test
+    void theBackupTakesOverWhenThePrimariesAreDown() throws Exception {
+        TestUpstream backup = named("backup");
+        int dead = deadPort();
+        TestServer s = turnpike("""
+                  api:
+                    endpoints:
+                      - 127.0.0.1:%d
+                      - { address: %s, backup: true }
+                    retries: { attempts: 0 }
+                    health: { active: { type: tcp, interval: 100ms, timeout: 50ms, fall: 1, rise: 1 } }
+                """.formatted(dead, ep(backup)), "{cluster: api}");
+        var cluster = s.server().snapshot().clusters().require("api");
+        await(() -> cluster.healthSnapshot().endpoints().stream().filter(v -> v.endpoint().port() == dead)
+                .anyMatch(v -> v.health() == dev.turnpike.upstream.lb.Health.DOWN));
+        RawClient client = client(s);
+        for (int i = 0; i < 5; i++) {
+            RawClient.Response r = client.send(get("/api/x")).read();
+            assertThat(r.status).isEqualTo(200);
+            assertThat(r.header("X-Who")).isEqualTo("backup");
+        }
+    }
+
+    @Test
+    void theCircuitBreakerAnswers503OverMaxRequestsAndFreesTheSlotAfterwards() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        TestUpstream up = upstream((req, c) -> {
+            if (req.target.contains("slow")) {
+                release.await(10, TimeUnit.SECONDS);
+            }
+            ProxyHandlerTest.respond(c, 200, "", "ok");
+            return true;
+        });
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s]
+                    limits: { max_requests: 1 }
+                """.formatted(ep(up)), "{cluster: api}");
+        RawClient slow = client(s);
+        slow.send(get("/api/slow"));
+        assertThat(up.nextRequest().target).isEqualTo("/api/slow");
+
+        RawClient other = client(s);
+        assertThat(other.send(get("/api/fast")).read().status).isEqualTo(503);
+        release.countDown();
+        assertThat(slow.read().status).isEqualTo(200);
+        assertThat(other.send(get("/api/fast")).read().status).isEqualTo(200);
+        assertSettled(s, "api");
+    }
+
+    @Test
+    void theStickyCookiePinsAndFallsBackWhenThePinnedEndpointIsDown() throws Exception {
+        TestUpstream a = named("a");
+        TestUpstream b = named("b");
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s, %s]
+                    load_balancing: { policy: sticky, cookie: SID }
+                    retries: { attempts: 0 }
+                    health: { passive: { consecutive_connect_failures: 1, max_ejection_percent: 50 } }
+                """.formatted(ep(a), ep(b)), "{cluster: api}");
+        RawClient client = client(s);
+        RawClient.Response first = client.send(get("/api/x")).read();
+        assertThat(first.status).isEqualTo(200);
+        String setCookie = first.header("Set-Cookie");
+        assertThat(setCookie).startsWith("SID=").contains("Path=/", "HttpOnly");
+        String cookie = setCookie.substring(0, setCookie.indexOf(';'));
+        String pinned = first.header("X-Who");
+        for (int i = 0; i < 6; i++) {
+            RawClient.Response r = client.send(get("/api/x", "Cookie: other=1; " + cookie + "\r\n")).read();
+            assertThat(r.header("X-Who")).isEqualTo(pinned);
+            assertThat(r.header("Set-Cookie")).isNull();
+        }
+
+        (pinned.equals("a") ? a : b).close();
+        String survivor = pinned.equals("a") ? "b" : "a";
+        RawClient.Response r = client.send(get("/api/x", "Cookie: " + cookie + "\r\n")).read();
+        if (r.status == 502) { // the connect failure that ejects the pinned endpoint
+            r = client.send(get("/api/x", "Cookie: " + cookie + "\r\n")).read();
+        }
+        assertThat(r.status).isEqualTo(200);
+        assertThat(r.header("X-Who")).isEqualTo(survivor);
+        assertThat(r.header("Set-Cookie")).startsWith("SID=").doesNotStartWith(cookie + ";");
+    }
+}
