@@ -6,6 +6,7 @@ import dev.turnpike.upstream.ConnectionPool;
 import dev.turnpike.upstream.UpstreamConnection;
 import dev.turnpike.upstream.cluster.ClusterRuntime;
 import dev.turnpike.upstream.cluster.Outcome;
+import dev.turnpike.upstream.cluster.RetryPolicy;
 import dev.turnpike.upstream.cluster.StickyCookie;
 import dev.turnpike.upstream.cluster.UpstreamTarget;
 import dev.turnpike.upstream.lb.EndpointState;
@@ -71,6 +72,12 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private int status;               // the open attempt's response status
     private TriedEndpoints tried;
     private String setCookie;         // Set-Cookie of the sticky pick, or null
+    private int retries;              // retry attempts started
+    private boolean retryGranted;     // a retry-budget slot was taken for the next attempt
+    private boolean attemptIsRetry;   // the open attempt holds a retry-budget slot (endRetry is due)
+    private boolean keepBody;         // body parts sent are kept (retained copies) so that a retry can resend them
+    private long keptBytes;
+    private ArrayDeque<HttpContent> kept;
 
     private UpstreamConnection conn;
     private boolean connReused;
@@ -120,6 +127,11 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         this.cluster = cluster;
         this.responseTimeoutNanos = cluster.timeouts().firstByteNanos();
         this.idleTimeoutNanos = cluster.timeouts().idleNanos();
+        RetryPolicy policy = cluster.retryPolicy();
+        long length = HttpUtil.getContentLength(exchange.request(), -1L);
+        // A body of unknown length is kept while it stays within buffer_body (see keep).
+        this.keepBody = hasBody && policy.maxRetries() > 0
+                && (length >= 0 ? policy.buffersBody(length) : policy.bufferBody() > 0);
     }
 
     void start() {
@@ -149,7 +161,12 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     /** Picks an endpoint and opens an attempt on it (cluster form). */
     private void startAttempt() {
         PickResult pick = cluster.pick(this);
+        boolean isRetry = retryGranted;
+        retryGranted = false;
         if (pick == null) {
+            if (isRetry) {
+                cluster.endRetry();
+            }
             fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "No upstream endpoint is available.");
             return;
         }
@@ -168,6 +185,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         pool = cluster.pools().pool(exchange.eventLoop(), where.key(), exchange.alloc());
         endpoint = e;
+        attemptIsRetry = isRetry;
         headAt = 0;
         status = 0;
         attemptStart = System.nanoTime();
@@ -189,6 +207,79 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         endpoint = null;
         long end = headAt != 0 ? headAt : System.nanoTime();
         cluster.onAttemptResult(e, outcome, end - attemptStart);
+        if (attemptIsRetry) {
+            attemptIsRetry = false;
+            cluster.endRetry();
+        }
+    }
+
+    /**
+     * Whether the attempt that just failed as {@code kind} says is to be tried again (cluster form): the policy allows
+     * it for this method and body, attempts are left, nothing went to the client yet, and the retry budget has room
+     * (its slot is then taken for the next attempt). Call after {@link #endAttempt}.
+     */
+    private boolean mayRetry(RetryPolicy.FailureKind kind, int code) {
+        if (cluster == null || finished || exchange.headSent()) {
+            return false;
+        }
+        RetryPolicy policy = cluster.retryPolicy();
+        if (retries >= policy.maxRetries()
+                || !policy.retryable(request.method(), kind, code, bodyStarted && !keepBody)) {
+            return false;
+        }
+        if (!cluster.tryStartRetry()) {
+            return false;
+        }
+        retries++;
+        retryGranted = true;
+        return true;
+    }
+
+    /** {@link #mayRetry} and, when allowed, a new attempt on a freshly picked endpoint. */
+    private boolean retryAfter(RetryPolicy.FailureKind kind, int code) {
+        if (!mayRetry(kind, code)) {
+            return false;
+        }
+        LOG.debug("retrying {} {} after {} {}", request.method(), request.uri(), kind, code);
+        cancelTimer();
+        closeConnection();
+        requestEnded = false;
+        requestWritten = false;
+        anyResponse = false;
+        headReceived = false;
+        skippingInterim = false;
+        reusable = false;
+        upstreamPaused = false;
+        if (subscribed && !bodyPaused) {
+            bodyPaused = true;
+            exchange.pauseBody();
+        }
+        startAttempt();
+        return true;
+    }
+
+    /** Keeps a retained copy of a body part about to be sent, while the body stays within buffer_body. */
+    private void keep(HttpContent part) {
+        keptBytes += part.content().readableBytes();
+        if (keptBytes > cluster.retryPolicy().bufferBody()) {
+            keepBody = false; // streamed from now on: no retry can resend it
+            releaseKept();
+            return;
+        }
+        if (kept == null) {
+            kept = new ArrayDeque<>(4);
+        }
+        kept.add(part.retainedDuplicate());
+    }
+
+    private void releaseKept() {
+        if (kept != null) {
+            HttpContent c;
+            while ((c = kept.poll()) != null) {
+                c.release();
+            }
+            kept = null;
+        }
     }
 
     /** The exchange is over for the upstream side: the open attempt ends as {@code outcome}, then the request. */
@@ -260,6 +351,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         LOG.debug("connect to upstream {} failed: {}", pool.endpoint(), cause.toString());
         endAttempt(Outcome.CONNECT_FAILURE);
+        if (retryAfter(RetryPolicy.FailureKind.CONNECT_FAILURE, 0)) {
+            return;
+        }
         if (cause instanceof ConnectTimeoutException) {
             fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not accept the connection in time.");
         } else if (cause instanceof UnknownHostException) {
@@ -277,6 +371,16 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         anyResponse = false;
         Channel ch = c.channel();
         ch.write(request, ch.voidPromise());
+        if (kept != null) {
+            // A retry: resend the body parts the earlier attempt sent (copies; the kept ones stay for another retry).
+            for (HttpContent part : kept) {
+                if (part instanceof LastHttpContent last) {
+                    writeLast(last.retainedDuplicate());
+                    return;
+                }
+                ch.write(part.retainedDuplicate(), ch.voidPromise());
+            }
+        }
         if (!hasBody || emptyEndSeen) {
             writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
             return;
@@ -331,6 +435,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         if (part instanceof LastHttpContent last) {
             if (last.content().isReadable() || !last.trailingHeaders().isEmpty()) {
                 bodyStarted = true;
+                if (keepBody) {
+                    keep(last);
+                }
             } else {
                 emptyEndSeen = true;
             }
@@ -338,6 +445,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         bodyStarted = true;
+        if (keepBody) {
+            keep(part);
+        }
         ch.writeAndFlush(part, ch.voidPromise());
         if (!bodyPaused && !ch.isWritable()) {
             bodyPaused = true;
@@ -361,6 +471,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     }
 
     private void releaseHeld() {
+        releaseKept();
         if (held != null) {
             HttpContent c;
             while ((c = held.poll()) != null) {
@@ -425,33 +536,41 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             upstreamFailed("The upstream sent an invalid response.");
             return;
         }
-        if (msg instanceof HttpResponse head) {
-            onHead(head);
+        if (msg instanceof HttpResponse head && !onHead(head)) {
+            return;
         }
         if (msg instanceof HttpContent part && !finished) {
             onBodyPart(part);
         }
     }
 
-    private void onHead(HttpResponse head) {
+    /** Handles a response head; false when the message was released and nothing more of it is to be read. */
+    private boolean onHead(HttpResponse head) {
         int code = head.status().code();
         if (code == 101) {
             ReferenceCountUtil.release(head);
             upstreamFailed("The upstream switched protocols, which is not supported here.");
-            return;
+            return false;
         }
         if (code < 200) {
             skippingInterim = true; // 100 or 103: the final response follows
-            return;
+            return true;
         }
         if (headReceived) {
             ReferenceCountUtil.release(head);
             upstreamFailed("The upstream sent an invalid response.");
-            return;
+            return false;
         }
         headReceived = true;
         headAt = System.nanoTime();
         status = code;
+        if (cluster != null && code >= 500) {
+            endAttempt(Outcome.HTTP_5XX);
+            if (retryAfter(RetryPolicy.FailureKind.STATUS, code)) {
+                ReferenceCountUtil.release(head); // held back: the client gets the retry's answer instead
+                return false;
+            }
+        }
         reusable = HttpUtil.isKeepAlive(head) && isSelfDelimited(head);
         arm(PHASE_BODY, idleTimeoutNanos);
         ProxyHeaders.cleanResponse(head.headers());
@@ -461,6 +580,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
         exchange.sendHead(head);
         flushPending = true;
+        return true;
     }
 
     private boolean isSelfDelimited(HttpResponse head) {
@@ -562,7 +682,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         endAttempt(Outcome.RESET);
         if (exchange.headSent()) {
             abortClient();
-        } else {
+        } else if (!retryAfter(RetryPolicy.FailureKind.RESET_AFTER_SENT, 0)) {
             fail(HttpResponseStatus.BAD_GATEWAY, "The upstream closed the connection before responding.");
         }
     }
@@ -600,6 +720,8 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         endAttempt(Outcome.RESET);
         if (exchange.headSent()) {
             abortClient();
+        } else if (!headReceived && retryAfter(RetryPolicy.FailureKind.RESET_AFTER_SENT, 0)) {
+            return;
         } else {
             fail(HttpResponseStatus.BAD_GATEWAY, detail);
         }
@@ -674,6 +796,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         if (phase == PHASE_RESPONSE) {
             LOG.debug("upstream {} did not respond in time", pool.endpoint());
             endAttempt(Outcome.TIMEOUT);
+            if (retryAfter(RetryPolicy.FailureKind.TIMEOUT, 0)) {
+                return;
+            }
             fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not respond in time.");
         } else {
             LOG.debug("upstream {} response body stalled", pool.endpoint());

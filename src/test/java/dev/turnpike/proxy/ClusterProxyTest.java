@@ -268,4 +268,138 @@ class ClusterProxyTest {
         assertThat(r.header("X-Who")).isEqualTo(survivor);
         assertThat(r.header("Set-Cookie")).startsWith("SID=").doesNotStartWith(cookie + ";");
     }
+
+    // ---- retries ------------------------------------------------------------------------------------------
+
+    @Test
+    void aGetToAnEndpointThatRefusesTheConnectionIsRetriedOnAnother() throws Exception {
+        TestUpstream a = named("a");
+        int dead = deadPort();
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [127.0.0.1:%d, %s]
+                    load_balancing: { policy: round_robin }
+                    retries: { attempts: 1 }
+                """.formatted(dead, ep(a)), "{cluster: api}");
+        RawClient client = client(s);
+        for (int i = 0; i < 6; i++) {
+            RawClient.Response r = client.send(get("/api/x")).read();
+            assertThat(r.status).isEqualTo(200);
+            assertThat(r.header("X-Who")).isEqualTo("a");
+        }
+        // and a POST too: the refused connect cannot have reached anything
+        RawClient.Response r = client.send("POST /api/p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi").read();
+        assertThat(r.status).isEqualTo(200);
+        r = client.send("POST /api/p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi").read();
+        assertThat(r.status).isEqualTo(200);
+        assertSettled(s, "api");
+        assertThat(s.server().snapshot().clusters().require("api").retryBudget().retriesInFlight()).isZero();
+    }
+
+    @Test
+    void aGetAnswered503IsRetriedOnAnotherEndpointAndThe503IsHeldBack() throws Exception {
+        TestUpstream bad = upstream((req, c) -> {
+            req.readBody();
+            ProxyHandlerTest.respond(c, 503, "X-Who: bad\r\n", "busy");
+            return true;
+        });
+        TestUpstream a = upstream(ProxyHandlerTest::echo);
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s, %s]
+                    load_balancing: { policy: round_robin }
+                    retries: { attempts: 1, on: [503] }
+                """.formatted(ep(bad), ep(a)), "{cluster: api}");
+        RawClient client = client(s);
+        for (int i = 0; i < 4; i++) {
+            RawClient.Response r = client.send(get("/api/x")).read();
+            assertThat(r.status).isEqualTo(200);
+            assertThat(r.header("X-Who")).isNull();
+        }
+        assertThat(bad.requests).hasSizeGreaterThanOrEqualTo(1);
+        // a PUT with a small body is idempotent: retried with the body sent again (kept under buffer_body)
+        for (int i = 0; i < 2; i++) {
+            RawClient.Response r = client.send("PUT /api/doc HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+                    .read();
+            assertThat(r.status).isEqualTo(200);
+            assertThat(r.bodyText()).isEqualTo("hello");
+        }
+        // a POST is not idempotent: the 503 goes to the client
+        int posts503 = 0;
+        for (int i = 0; i < 2; i++) {
+            RawClient.Response r = client.send("POST /api/p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi")
+                    .read();
+            if (r.status == 503) {
+                posts503++;
+                assertThat(r.bodyText()).isEqualTo("busy");
+            }
+        }
+        assertThat(posts503).isEqualTo(1);
+        assertSettled(s, "api");
+    }
+
+    @Test
+    void aPostThatReachedAnUpstreamWhichThenClosedIsNeverSentTwice() throws Exception {
+        TestUpstream closer = upstream((req, c) -> {
+            req.readBody();
+            return false; // closes without answering
+        });
+        TestUpstream a = upstream(ProxyHandlerTest::echo);
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s, %s]
+                    load_balancing: { policy: round_robin }
+                    retries: { attempts: 3, on: [reset, timeout, 502, 503] }
+                """.formatted(ep(closer), ep(a)), "{cluster: api}");
+        int sent = 6;
+        int failed = 0;
+        for (int i = 0; i < sent; i++) {
+            RawClient c = client(s);
+            RawClient.Response r = c.send("POST /api/p HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody")
+                    .read();
+            if (r.status == 502) {
+                failed++;
+            } else {
+                assertThat(r.status).isEqualTo(200);
+            }
+        }
+        assertThat(failed).isEqualTo(3);
+        Thread.sleep(200);
+        assertThat(closer.requests.size() + a.requests.size()).as("each POST reached exactly one upstream once")
+                .isEqualTo(sent);
+
+        // the same failure on a GET is retried (reset is listed): it lands on the other endpoint
+        RawClient c = client(s);
+        for (int i = 0; i < 2; i++) {
+            assertThat(c.send(get("/api/x")).read().status).isEqualTo(200);
+        }
+        assertSettled(s, "api");
+    }
+
+    @Test
+    void noRetryWhenTheRetryBudgetIsExhausted() throws Exception {
+        TestUpstream bad = upstream((req, c) -> {
+            ProxyHandlerTest.respond(c, 503, "", "busy");
+            return true;
+        });
+        TestUpstream a = named("a");
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s, %s]
+                    load_balancing: { policy: round_robin }
+                    retries: { attempts: 2, on: [503], budget: 0%%, min_concurrent: 0 }
+                """.formatted(ep(bad), ep(a)), "{cluster: api}");
+        RawClient client = client(s);
+        int unavailable = 0;
+        for (int i = 0; i < 4; i++) {
+            int status = client.send(get("/api/x")).read().status;
+            if (status == 503) {
+                unavailable++;
+            }
+        }
+        assertThat(unavailable).isEqualTo(2);
+        assertThat(bad.requests).hasSize(2);
+        assertThat(s.server().snapshot().clusters().require("api").retryBudget().exhausted()).isEqualTo(2);
+        assertSettled(s, "api");
+    }
 }
