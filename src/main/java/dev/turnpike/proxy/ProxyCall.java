@@ -36,6 +36,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -77,7 +79,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private boolean attemptIsRetry;   // the open attempt holds a retry-budget slot (endRetry is due)
     private boolean keepBody;         // body parts sent are kept (retained copies) so that a retry can resend them
     private long keptBytes;
+    private long keepLimit;           // the most body bytes kept
     private ArrayDeque<HttpContent> kept;
+    private boolean mirrorWanted;     // this request is to be copied to the route's mirror (not sent yet)
 
     private UpstreamConnection conn;
     private boolean connReused;
@@ -116,6 +120,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         this.cluster = null;
         this.responseTimeoutNanos = proxy.responseTimeoutNanos;
         this.idleTimeoutNanos = proxy.idleTimeoutNanos;
+        if (proxy.mirror != null) {
+            initBodyKeeping(false, proxy.mirror.cluster().retryPolicy().bufferBody());
+        }
     }
 
     /** The cluster form: each attempt goes to the endpoint the cluster picks. */
@@ -127,11 +134,40 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         this.cluster = cluster;
         this.responseTimeoutNanos = cluster.timeouts().firstByteNanos();
         this.idleTimeoutNanos = cluster.timeouts().idleNanos();
-        RetryPolicy policy = cluster.retryPolicy();
+        initBodyKeeping(cluster.retryPolicy().maxRetries() > 0, cluster.retryPolicy().bufferBody());
+    }
+
+    /**
+     * Decides whether the request body is kept (retained copies of what is sent, at most {@code limit} bytes): for
+     * retries, and for the mirror, which gets a copy only of a body kept whole. A body of unknown length is kept while
+     * it stays within the limit (see {@link #keep}).
+     */
+    private void initBodyKeeping(boolean forRetries, long limit) {
+        mirrorWanted = proxy.mirror != null && proxy.mirror.sample();
+        if (!hasBody) {
+            return;
+        }
         long length = HttpUtil.getContentLength(exchange.request(), -1L);
-        // A body of unknown length is kept while it stays within buffer_body (see keep).
-        this.keepBody = hasBody && policy.maxRetries() > 0
-                && (length >= 0 ? policy.buffersBody(length) : policy.bufferBody() > 0);
+        boolean fits = limit > 0 && (length < 0 || length <= limit);
+        keepLimit = limit;
+        keepBody = fits && (forRetries || mirrorWanted);
+        if (!fits) {
+            mirrorWanted = false; // a streamed body is not mirrored
+        }
+    }
+
+    /** Sends the mirror's copy, with copies of the kept body (cluster or URL form). */
+    private void sendMirror() {
+        mirrorWanted = false;
+        List<HttpContent> body = null;
+        if (kept != null) {
+            body = new ArrayList<>(kept.size());
+            for (HttpContent part : kept) {
+                body.add(part.retainedDuplicate());
+            }
+        }
+        MirrorCall.send(proxy.mirror.cluster(), request, request.headers(), proxy.preserveHost, body, this,
+                exchange.eventLoop(), exchange.alloc());
     }
 
     void start() {
@@ -146,13 +182,16 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             }
             requestOpen = true;
             startAttempt();
-            return;
-        }
-        UpstreamConnection c = pool.pollIdle();
-        if (c != null) {
-            attach(c, true);
         } else {
-            pool.connect(this);
+            UpstreamConnection c = pool.pollIdle();
+            if (c != null) {
+                attach(c, true);
+            } else {
+                pool.connect(this);
+            }
+        }
+        if (mirrorWanted && !hasBody) {
+            sendMirror();
         }
     }
 
@@ -261,8 +300,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     /** Keeps a retained copy of a body part about to be sent, while the body stays within buffer_body. */
     private void keep(HttpContent part) {
         keptBytes += part.content().readableBytes();
-        if (keptBytes > cluster.retryPolicy().bufferBody()) {
-            keepBody = false; // streamed from now on: no retry can resend it
+        if (keptBytes > keepLimit) {
+            keepBody = false; // streamed from now on: no retry can resend it, no mirror gets it
+            mirrorWanted = false;
             releaseKept();
             return;
         }
@@ -440,6 +480,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
                 }
             } else {
                 emptyEndSeen = true;
+            }
+            if (mirrorWanted && keepBody) {
+                sendMirror(); // the whole body is kept: the copy goes now, before the primary's write takes the part
             }
             writeLast(last);
             return;

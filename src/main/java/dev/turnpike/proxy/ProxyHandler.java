@@ -8,6 +8,7 @@ import dev.turnpike.upstream.ConnectionPools;
 import dev.turnpike.upstream.Endpoint;
 import dev.turnpike.upstream.PoolConfig;
 import dev.turnpike.upstream.cluster.ClusterRuntime;
+import dev.turnpike.upstream.cluster.MirrorTarget;
 import dev.turnpike.upstream.cluster.WeightedSplit;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpRequest;
@@ -36,6 +37,8 @@ public final class ProxyHandler implements Handler {
     private final ClusterRuntime cluster;
     /** The clusters of the {@code split} form, else null. */
     private final WeightedSplit<ClusterRuntime> split;
+    /** The route's shadow cluster, or null. */
+    final MirrorTarget mirror;
     final boolean preserveHost;
     final long responseTimeoutNanos;
     final long idleTimeoutNanos;
@@ -49,6 +52,7 @@ public final class ProxyHandler implements Handler {
         this.preserveHost = config.preserveHost();
         this.responseTimeoutNanos = config.responseTimeout().toNanos();
         this.idleTimeoutNanos = config.idleTimeout().toNanos();
+        this.mirror = config.mirror().map(m -> context.clusters().mirror(m)).orElse(null);
         if (config.upstream() != null) {
             this.endpoint = Endpoint.of(config.upstream());
             this.upstreamAddress = endpoint.authority();

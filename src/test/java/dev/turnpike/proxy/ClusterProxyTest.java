@@ -402,4 +402,92 @@ class ClusterProxyTest {
         assertThat(s.server().snapshot().clusters().require("api").retryBudget().exhausted()).isEqualTo(2);
         assertSettled(s, "api");
     }
+
+    // ---- split and mirror ---------------------------------------------------------------------------------
+
+    @Test
+    void aWeightedSplitSendsRoughlyItsShareToEachCluster() throws Exception {
+        TestUpstream stable = named("stable");
+        TestUpstream canary = named("canary");
+        TestServer s = turnpike("""
+                  stable:
+                    endpoints: [%s]
+                  canary:
+                    endpoints: [%s]
+                """.formatted(ep(stable), ep(canary)),
+                "{split: [{cluster: stable, weight: 90}, {cluster: canary, weight: 10}]}");
+        RawClient client = client(s);
+        Map<String, Integer> seen = new HashMap<>();
+        int n = 400;
+        for (int i = 0; i < n; i++) {
+            RawClient.Response r = client.send(get("/api/x")).read();
+            assertThat(r.status).isEqualTo(200);
+            seen.merge(r.header("X-Who"), 1, Integer::sum);
+        }
+        // expected 40 canary requests (sd 6): loose bounds
+        assertThat(seen.getOrDefault("canary", 0)).isBetween(15, 75);
+        assertThat(seen.getOrDefault("stable", 0) + seen.getOrDefault("canary", 0)).isEqualTo(n);
+        assertSettled(s, "stable");
+        assertSettled(s, "canary");
+    }
+
+    @Test
+    void aSlowShadowGetsTheCopyAndDoesNotDelayThePrimary() throws Exception {
+        TestUpstream primary = upstream(ProxyHandlerTest::echo);
+        CountDownLatch shadowGot = new CountDownLatch(2);
+        TestUpstream shadow = upstream((req, c) -> {
+            req.readBody();
+            shadowGot.countDown();
+            Thread.sleep(2000);
+            ProxyHandlerTest.respond(c, 200, "", "shadow");
+            return true;
+        });
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s]
+                  shadow:
+                    endpoints: [%s]
+                """.formatted(ep(primary), ep(shadow)), "{cluster: api, mirror: {cluster: shadow, percent: 100}}");
+        RawClient client = client(s);
+        long t0 = System.nanoTime();
+        RawClient.Response r = client.send(get("/api/x?q=1")).read();
+        assertThat(r.status).isEqualTo(200);
+        r = client.send("PUT /api/doc HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello").read();
+        assertThat(r.status).isEqualTo(200);
+        assertThat(r.bodyText()).isEqualTo("hello");
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).as("the primary is not slowed")
+                .isLessThan(1500);
+        assertThat(shadowGot.await(5, TimeUnit.SECONDS)).isTrue();
+        TestUpstream.Request copy = shadow.nextRequest();
+        assertThat(copy.method).isEqualTo("GET");
+        assertThat(copy.target).isEqualTo("/api/x?q=1");
+        assertThat(copy.header("Host")).isEqualTo(ep(shadow));
+        TestUpstream.Request putCopy = shadow.nextRequest();
+        assertThat(putCopy.method).isEqualTo("PUT");
+        assertThat(putCopy.bodyBytes).isEqualTo("hello".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(primary.requests).hasSize(2);
+        assertSettled(s, "shadow");
+        assertSettled(s, "api");
+    }
+
+    @Test
+    void aDeadShadowDoesNotAffectThePrimary() throws Exception {
+        TestUpstream primary = named("primary");
+        int dead = deadPort();
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s]
+                  shadow:
+                    endpoints: [127.0.0.1:%d]
+                """.formatted(ep(primary), dead), "{cluster: api, mirror: shadow}");
+        RawClient client = client(s);
+        for (int i = 0; i < 5; i++) {
+            RawClient.Response r = client.send(get("/api/x")).read();
+            assertThat(r.status).isEqualTo(200);
+            assertThat(r.header("X-Who")).isEqualTo("primary");
+        }
+        assertSettled(s, "shadow");
+        assertThat(s.server().snapshot().clusters().require("shadow").endpoints().getFirst().totalFailures())
+                .isEqualTo(5);
+    }
 }
