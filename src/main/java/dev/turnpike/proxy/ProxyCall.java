@@ -82,6 +82,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private long keepLimit;           // the most body bytes kept
     private ArrayDeque<HttpContent> kept;
     private boolean mirrorWanted;     // this request is to be copied to the route's mirror (not sent yet)
+    private ScheduledFuture<?> totalTimer; // the cluster's total timeout, all attempts included
 
     private UpstreamConnection conn;
     private boolean connReused;
@@ -181,6 +182,10 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
                 return;
             }
             requestOpen = true;
+            if (cluster.timeouts().hasTotal()) {
+                totalTimer = exchange.eventLoop().schedule(this::onTotalTimeout, cluster.timeouts().totalNanos(),
+                        TimeUnit.NANOSECONDS);
+            }
             startAttempt();
         } else {
             UpstreamConnection c = pool.pollIdle();
@@ -331,6 +336,25 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         if (requestOpen) {
             requestOpen = false;
             cluster.endRequest();
+        }
+        if (totalTimer != null) {
+            totalTimer.cancel(false);
+            totalTimer = null;
+        }
+    }
+
+    /** The cluster's total timeout expired: whatever attempt is running ends, and so does the exchange. */
+    private void onTotalTimeout() {
+        totalTimer = null;
+        if (finished) {
+            return;
+        }
+        LOG.debug("cluster {}: {} {} exceeded the total timeout", cluster.name(), request.method(), request.uri());
+        endAttempt(Outcome.TIMEOUT);
+        if (exchange.headSent()) {
+            abortClient();
+        } else {
+            fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not answer within the total timeout.");
         }
     }
 

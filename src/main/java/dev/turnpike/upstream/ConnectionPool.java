@@ -44,6 +44,8 @@ public final class ConnectionPool {
     private final Bootstrap bootstrap;
     private final int maxIdle;
     private final long idleExpiryNanos;
+    private final long maxRequestsPerConnection;
+    private final long lifetimeNanos;
     private final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
     private final Runnable sweeper = this::sweep;
     private ScheduledFuture<?> sweep;
@@ -58,6 +60,8 @@ public final class ConnectionPool {
         this.literalAddress = endpoint.literalAddress();
         this.maxIdle = config.maxIdlePerLoop();
         this.idleExpiryNanos = config.idleExpiry().toNanos();
+        this.maxRequestsPerConnection = config.maxRequestsPerConnection();
+        this.lifetimeNanos = config.maxConnectionLifetime().toNanos();
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(config.maxResponseLine())
                 .setMaxHeaderSize(config.maxResponseHeaderSize())
@@ -108,7 +112,7 @@ public final class ConnectionPool {
         long now = System.nanoTime();
         UpstreamConnection c;
         while ((c = idle.pollFirst()) != null) {
-            if (c.channel().isActive() && now - c.idleSince < idleExpiryNanos) {
+            if (c.channel().isActive() && now - c.idleSince < idleExpiryNanos && !tooOld(c, now)) {
                 if (idle.isEmpty()) {
                     cancelSweep();
                 }
@@ -145,6 +149,7 @@ public final class ConnectionPool {
                     return;
                 }
                 open++;
+                c.createdAt = System.nanoTime();
                 callback.connected(c);
             } else {
                 callback.connectFailed(future.cause());
@@ -154,7 +159,10 @@ public final class ConnectionPool {
 
     void release(UpstreamConnection c, boolean reusable) {
         Channel ch = c.channel();
-        if (!reusable || closed || maxIdle == 0 || !ch.isActive()) {
+        c.uses++;
+        if (!reusable || closed || maxIdle == 0 || !ch.isActive()
+                || (maxRequestsPerConnection > 0 && c.uses >= maxRequestsPerConnection)
+                || tooOld(c, System.nanoTime())) {
             ch.close();
             return;
         }
@@ -170,6 +178,11 @@ public final class ConnectionPool {
         if (sweep == null) {
             sweep = loop.schedule(sweeper, idleExpiryNanos, TimeUnit.NANOSECONDS);
         }
+    }
+
+    /** Whether {@code c} outlived {@code max_connection_lifetime}: it is closed instead of reused. */
+    private boolean tooOld(UpstreamConnection c, long now) {
+        return lifetimeNanos > 0 && now - c.createdAt >= lifetimeNanos;
     }
 
     /** The channel of {@code c} became inactive. */

@@ -31,7 +31,7 @@ public final class ConnectionPools implements AutoCloseable {
     public ConnectionPools(PoolConfig config, Class<? extends SocketChannel> channelClass, Executor blockingExecutor) {
         this.config = config;
         this.channelClass = channelClass;
-        this.resolver = new EndpointResolver(blockingExecutor);
+        this.resolver = new EndpointResolver(blockingExecutor, config.dnsTtl().toNanos());
     }
 
     public PoolConfig config() {

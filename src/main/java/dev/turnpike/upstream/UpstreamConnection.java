@@ -35,6 +35,9 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     private Listener listener;
     private Throwable failure;
     long idleSince;
+    /** When the connection was established, and how many requests it carried (for the pool's limits). */
+    long createdAt;
+    long uses;
 
     UpstreamConnection(ConnectionPool pool, Channel channel) {
         this.pool = pool;

@@ -490,4 +490,60 @@ class ClusterProxyTest {
         assertThat(s.server().snapshot().clusters().require("shadow").endpoints().getFirst().totalFailures())
                 .isEqualTo(5);
     }
+
+    // ---- pool limits and the total timeout ----------------------------------------------------------------
+
+    @Test
+    void aConnectionIsClosedAfterMaxRequestsPerConnection() throws Exception {
+        TestUpstream up = named("a");
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s]
+                    dns_refresh: 5s
+                    pool: { max_requests_per_connection: 2 }
+                """.formatted(ep(up)), "{cluster: api}");
+        RawClient client = client(s);
+        for (int i = 0; i < 6; i++) {
+            assertThat(client.send(get("/api/x")).read().status).isEqualTo(200);
+        }
+        assertThat(up.connections.get()).isEqualTo(3);
+        assertThat(s.server().snapshot().clusters().require("api").poolConfig().dnsTtl())
+                .isEqualTo(java.time.Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aConnectionOlderThanMaxConnectionLifetimeIsNotReused() throws Exception {
+        TestUpstream up = named("a");
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s]
+                    pool: { max_connection_lifetime: 300ms }
+                """.formatted(ep(up)), "{cluster: api}");
+        RawClient client = client(s);
+        assertThat(client.send(get("/api/x")).read().status).isEqualTo(200);
+        assertThat(client.send(get("/api/x")).read().status).isEqualTo(200);
+        assertThat(up.connections.get()).isEqualTo(1);
+        Thread.sleep(500);
+        assertThat(client.send(get("/api/x")).read().status).isEqualTo(200);
+        assertThat(up.connections.get()).isEqualTo(2);
+    }
+
+    @Test
+    void theTotalTimeoutEndsTheExchangeWith504() throws Exception {
+        TestUpstream up = upstream((req, c) -> {
+            Thread.sleep(3000);
+            ProxyHandlerTest.respond(c, 200, "", "late");
+            return true;
+        });
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s]
+                    timeouts: { total: 300ms }
+                """.formatted(ep(up)), "{cluster: api}");
+        long t0 = System.nanoTime();
+        RawClient.Response r = client(s).send(get("/api/x")).read();
+        assertThat(r.status).isEqualTo(504);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(2000);
+        assertSettled(s, "api");
+    }
 }

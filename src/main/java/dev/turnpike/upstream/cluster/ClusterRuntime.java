@@ -221,7 +221,8 @@ public final class ClusterRuntime implements AutoCloseable {
         Duration idle = p.idleTimeout() == null || p.idleTimeout().isNegative() || p.idleTimeout().isZero()
                 ? PoolConfig.DEFAULT_IDLE_EXPIRY : p.idleTimeout();
         return new PoolConfig(base.connectTimeout(), base.maxIdlePerLoop(), idle, base.maxResponseLine(),
-                base.maxResponseHeaderSize(), base.maxContentPiece());
+                base.maxResponseHeaderSize(), base.maxContentPiece(), p.maxRequestsPerConnection(),
+                p.maxConnectionLifetime(), config.dnsRefresh());
     }
 
     // ---------------------------------------------------------------------------------------------- lifecycle
