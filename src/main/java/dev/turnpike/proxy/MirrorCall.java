@@ -1,6 +1,7 @@
 package dev.turnpike.proxy;
 
 import dev.turnpike.upstream.ConnectionPool;
+import dev.turnpike.upstream.PoolExhaustedException;
 import dev.turnpike.upstream.UpstreamConnection;
 import dev.turnpike.upstream.cluster.ClusterRuntime;
 import dev.turnpike.upstream.cluster.Outcome;
@@ -136,7 +137,7 @@ final class MirrorCall implements UpstreamConnection.Listener, ConnectionPool.Co
     @Override
     public void connectFailed(Throwable cause) {
         LOG.debug("mirror: connect to {} failed: {}", shadow.name(), cause.toString());
-        finish(Outcome.CONNECT_FAILURE);
+        finish(cause instanceof PoolExhaustedException ? Outcome.CANCELLED : Outcome.CONNECT_FAILURE);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.turnpike.proxy;
 import dev.turnpike.http.BodySink;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.upstream.ConnectionPool;
+import dev.turnpike.upstream.PoolExhaustedException;
 import dev.turnpike.upstream.UpstreamConnection;
 import dev.turnpike.upstream.cluster.ClusterRuntime;
 import dev.turnpike.upstream.cluster.Outcome;
@@ -414,6 +415,11 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         LOG.debug("connect to upstream {} failed: {}", pool.endpoint(), cause.toString());
+        if (cause instanceof PoolExhaustedException) {
+            endAttempt(Outcome.CANCELLED); // our own limit, not the endpoint's failure
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "The upstream connection pool is full.");
+            return;
+        }
         endAttempt(Outcome.CONNECT_FAILURE);
         if (retryAfter(RetryPolicy.FailureKind.CONNECT_FAILURE, 0)) {
             return;

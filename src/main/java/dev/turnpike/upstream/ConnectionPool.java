@@ -46,6 +46,12 @@ public final class ConnectionPool {
     private final long idleExpiryNanos;
     private final long maxRequestsPerConnection;
     private final long lifetimeNanos;
+    private final int maxConnections;
+    private final int maxPending;
+    private final long pendingTimeoutNanos;
+    /** Requests waiting for a connection while {@code maxConnections} are in use; bounded by {@code maxPending}. */
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private int connecting;
     private final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
     private final Runnable sweeper = this::sweep;
     private ScheduledFuture<?> sweep;
@@ -62,6 +68,9 @@ public final class ConnectionPool {
         this.idleExpiryNanos = config.idleExpiry().toNanos();
         this.maxRequestsPerConnection = config.maxRequestsPerConnection();
         this.lifetimeNanos = config.maxConnectionLifetime().toNanos();
+        this.maxConnections = config.maxConnections();
+        this.maxPending = config.maxPending();
+        this.pendingTimeoutNanos = config.pendingTimeout().toNanos();
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(config.maxResponseLine())
                 .setMaxHeaderSize(config.maxResponseHeaderSize())
@@ -123,14 +132,69 @@ public final class ConnectionPool {
         return null;
     }
 
-    /** Opens a new connection; {@code callback} hears the outcome on this loop. */
+    /**
+     * Opens a new connection; {@code callback} hears the outcome on this loop. With {@code maxConnections} in use
+     * (open or opening), the request waits instead for a connection to be released or to close, at most
+     * {@code pendingTimeout} and behind at most {@code maxPending} others; it fails with a
+     * {@link PoolExhaustedException} when the queue is full or the wait times out.
+     */
     public void connect(ConnectCallback callback) {
+        if (maxConnections > 0 && open + connecting >= maxConnections) {
+            if (waiters.size() >= maxPending || closed) {
+                callback.connectFailed(new PoolExhaustedException("connection pool to " + endpoint
+                        + " is full: " + maxConnections + " connections and " + waiters.size() + " waiting"));
+                return;
+            }
+            Waiter w = new Waiter(callback);
+            w.timer = loop.schedule(w, pendingTimeoutNanos, TimeUnit.NANOSECONDS);
+            waiters.add(w);
+            return;
+        }
+        open(callback);
+    }
+
+    /** Requests waiting for a connection now. */
+    public int pendingRequests() {
+        return waiters.size();
+    }
+
+    /** A request waiting for a connection; its run() is the pending timeout. */
+    private final class Waiter implements Runnable {
+        final ConnectCallback callback;
+        ScheduledFuture<?> timer;
+
+        Waiter(ConnectCallback callback) {
+            this.callback = callback;
+        }
+
+        @Override
+        public void run() {
+            if (waiters.remove(this)) {
+                callback.connectFailed(new PoolExhaustedException("no connection to " + endpoint
+                        + " became free within the pending timeout"));
+            }
+        }
+    }
+
+    /** Room was made (a connection closed or a connect failed): the first waiter gets a connection of its own. */
+    private void serveWaiters() {
+        while (!waiters.isEmpty() && open + connecting < maxConnections) {
+            Waiter w = waiters.poll();
+            w.timer.cancel(false);
+            open(w.callback);
+        }
+    }
+
+    private void open(ConnectCallback callback) {
+        connecting++;
         if (literalAddress != null) {
             connect(literalAddress, callback);
         } else {
             resolver.resolve(endpoint, loop, (address, failure) -> {
                 if (failure != null) {
+                    connecting--;
                     callback.connectFailed(failure);
+                    serveWaiters();
                 } else {
                     connect(address, callback);
                 }
@@ -144,15 +208,19 @@ public final class ConnectionPool {
             if (future.isSuccess()) {
                 Channel ch = f.channel();
                 UpstreamConnection c = ch.pipeline().get(UpstreamConnection.class);
+                connecting--;
                 if (c == null || !ch.isActive()) {
                     callback.connectFailed(new java.nio.channels.ClosedChannelException());
+                    serveWaiters();
                     return;
                 }
                 open++;
                 c.createdAt = System.nanoTime();
                 callback.connected(c);
             } else {
+                connecting--;
                 callback.connectFailed(future.cause());
+                serveWaiters();
             }
         });
     }
@@ -169,6 +237,14 @@ public final class ConnectionPool {
         if (!ch.config().isAutoRead()) {
             // Idle connections keep reading so that an upstream close is noticed at once.
             ch.config().setAutoRead(true);
+        }
+        Waiter w = waiters.poll();
+        if (w != null) {
+            // Someone waits for a connection: it gets this one rather than the idle list.
+            w.timer.cancel(false);
+            c.idleSince = System.nanoTime();
+            w.callback.connected(c);
+            return;
         }
         c.idleSince = System.nanoTime();
         idle.addFirst(c);
@@ -191,6 +267,7 @@ public final class ConnectionPool {
             idle.remove(c);
         }
         open--;
+        serveWaiters();
     }
 
     private void sweep() {
@@ -217,6 +294,11 @@ public final class ConnectionPool {
     void close() {
         closed = true;
         cancelSweep();
+        Waiter w;
+        while ((w = waiters.poll()) != null) {
+            w.timer.cancel(false);
+            w.callback.connectFailed(new PoolExhaustedException("the connection pool to " + endpoint + " closed"));
+        }
         UpstreamConnection c;
         while ((c = idle.pollFirst()) != null) {
             c.channel().close();

@@ -14,10 +14,14 @@ import java.time.Duration;
  * @param maxRequestsPerConnection a connection is closed after this many requests (0 = unlimited)
  * @param maxConnectionLifetime  a connection older than this is not reused (zero = unlimited)
  * @param dnsTtl                 how long a resolved host name is used before it is looked up again
+ * @param maxConnections         connections (open or opening) per event loop and endpoint; 0 = unlimited
+ * @param maxPending             requests that may wait for a connection when {@code maxConnections} are in use
+ * @param pendingTimeout         how long a request may wait for a connection
  */
 public record PoolConfig(Duration connectTimeout, int maxIdlePerLoop, Duration idleExpiry, int maxResponseLine,
                          int maxResponseHeaderSize, int maxContentPiece, long maxRequestsPerConnection,
-                         Duration maxConnectionLifetime, Duration dnsTtl) {
+                         Duration maxConnectionLifetime, Duration dnsTtl, int maxConnections, int maxPending,
+                         Duration pendingTimeout) {
 
     public static final Duration DEFAULT_IDLE_EXPIRY = Duration.ofSeconds(60);
     public static final Duration DEFAULT_DNS_TTL = Duration.ofSeconds(30);
@@ -26,7 +30,7 @@ public record PoolConfig(Duration connectTimeout, int maxIdlePerLoop, Duration i
     public PoolConfig(Duration connectTimeout, int maxIdlePerLoop, Duration idleExpiry, int maxResponseLine,
                       int maxResponseHeaderSize, int maxContentPiece) {
         this(connectTimeout, maxIdlePerLoop, idleExpiry, maxResponseLine, maxResponseHeaderSize, maxContentPiece, 0,
-                Duration.ZERO, DEFAULT_DNS_TTL);
+                Duration.ZERO, DEFAULT_DNS_TTL, 0, 0, Duration.ofSeconds(5));
     }
 
     public PoolConfig {
@@ -41,6 +45,12 @@ public record PoolConfig(Duration connectTimeout, int maxIdlePerLoop, Duration i
         }
         if (maxConnectionLifetime == null || maxConnectionLifetime.isNegative()) {
             maxConnectionLifetime = Duration.ZERO;
+        }
+        if (maxConnections < 0 || maxPending < 0) {
+            throw new IllegalArgumentException("maxConnections and maxPending must not be negative");
+        }
+        if (pendingTimeout == null || pendingTimeout.isNegative() || pendingTimeout.isZero()) {
+            pendingTimeout = Duration.ofSeconds(5);
         }
         if (dnsTtl == null || dnsTtl.isNegative()) {
             dnsTtl = DEFAULT_DNS_TTL;

@@ -546,4 +546,63 @@ class ClusterProxyTest {
         assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(2000);
         assertSettled(s, "api");
     }
+
+    @Test
+    void overMaxConnectionsRequestsWaitInABoundedQueueAndTimeOutWith503() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        TestUpstream up = upstream((req, c) -> {
+            if (req.target.contains("slow")) {
+                release.await(10, TimeUnit.SECONDS);
+            }
+            ProxyHandlerTest.respond(c, 200, "", "ok");
+            return true;
+        });
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s]
+                    pool: { max_connections: 1, max_pending: 1, pending_timeout: 300ms }
+                """.formatted(ep(up)), "{cluster: api}");
+        RawClient slow = client(s);
+        slow.send(get("/api/slow"));
+        assertThat(up.nextRequest().target).isEqualTo("/api/slow");
+
+        RawClient waiting = client(s);
+        long t0 = System.nanoTime();
+        waiting.send(get("/api/wait"));
+        Thread.sleep(50);
+        RawClient.Response full = client(s).send(get("/api/full")).read();
+        assertThat(full.status).as("the pending queue is full").isEqualTo(503);
+        assertThat(waiting.read().status).as("the pending timeout expired").isEqualTo(503);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isBetween(250L, 3000L);
+        release.countDown();
+        assertThat(slow.read().status).isEqualTo(200);
+        assertThat(client(s).send(get("/api/after")).read().status).isEqualTo(200);
+        assertThat(up.connections.get()).isEqualTo(1);
+        assertSettled(s, "api");
+    }
+
+    @Test
+    void aWaitingRequestGetsTheConnectionWhenItIsReleased() throws Exception {
+        TestUpstream up = upstream((req, c) -> {
+            if (req.target.contains("slow")) {
+                Thread.sleep(300);
+            }
+            ProxyHandlerTest.respond(c, 200, "", "ok");
+            return true;
+        });
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s]
+                    pool: { max_connections: 1, max_pending: 4, pending_timeout: 5s }
+                """.formatted(ep(up)), "{cluster: api}");
+        RawClient slow = client(s);
+        slow.send(get("/api/slow"));
+        assertThat(up.nextRequest().target).isEqualTo("/api/slow");
+        RawClient waiting = client(s);
+        waiting.send(get("/api/wait"));
+        assertThat(slow.read().status).isEqualTo(200);
+        assertThat(waiting.read().status).isEqualTo(200);
+        assertThat(up.connections.get()).as("the waiter reused the released connection").isEqualTo(1);
+        assertSettled(s, "api");
+    }
 }

@@ -222,7 +222,8 @@ public final class ClusterRuntime implements AutoCloseable {
                 ? PoolConfig.DEFAULT_IDLE_EXPIRY : p.idleTimeout();
         return new PoolConfig(base.connectTimeout(), base.maxIdlePerLoop(), idle, base.maxResponseLine(),
                 base.maxResponseHeaderSize(), base.maxContentPiece(), p.maxRequestsPerConnection(),
-                p.maxConnectionLifetime(), config.dnsRefresh());
+                p.maxConnectionLifetime(), config.dnsRefresh(), p.maxConnections(), p.maxPending(),
+                p.pendingTimeout());
     }
 
     // ---------------------------------------------------------------------------------------------- lifecycle
