@@ -84,7 +84,7 @@ final class MirrorCall implements UpstreamConnection.Listener, ConnectionPool.Co
         }
         HttpRequest copy = new DefaultHttpRequest(HttpVersion.HTTP_1_1, primary.method(), primary.uri(), h);
         MirrorCall m = new MirrorCall(shadow, copy, body, loop);
-        m.start(pick.endpoint(), shadow.pools().pool(loop, where.key(), alloc));
+        m.start(pick.endpoint(), shadow.pool(loop, where, alloc));
     }
 
     private static void release(List<HttpContent> body) {

@@ -228,7 +228,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             request.headers().set(HttpHeaderNames.HOST, where instanceof UpstreamTarget.Tcp tcp
                     ? tcp.endpoint().hostHeader() : UpstreamTarget.Unix.HOST_HEADER);
         }
-        pool = cluster.pools().pool(exchange.eventLoop(), where.key(), exchange.alloc());
+        pool = cluster.pool(exchange.eventLoop(), where, exchange.alloc());
         endpoint = e;
         attemptIsRetry = isRetry;
         headAt = 0;

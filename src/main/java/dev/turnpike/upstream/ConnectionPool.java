@@ -14,7 +14,7 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.concurrent.ScheduledFuture;
 
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
@@ -40,7 +40,8 @@ public final class ConnectionPool {
     private final EventLoop loop;
     private final Endpoint endpoint;
     private final EndpointResolver resolver;
-    private final InetSocketAddress literalAddress;
+    /** The address to connect to without a lookup (an IP literal or a socket file), or null. */
+    private final SocketAddress literalAddress;
     private final Bootstrap bootstrap;
     private final int maxIdle;
     private final long idleExpiryNanos;
@@ -58,12 +59,16 @@ public final class ConnectionPool {
     private int open;
     private boolean closed;
 
+    /**
+     * @param direct for a Unix-socket endpoint: the domain-socket channel class and address ({@code endpoint} is then
+     *               only its key); null for TCP
+     */
     ConnectionPool(EventLoop loop, Endpoint endpoint, PoolConfig config, Class<? extends SocketChannel> channelClass,
-                   ByteBufAllocator alloc, EndpointResolver resolver) {
+                   ByteBufAllocator alloc, EndpointResolver resolver, ConnectionPools.Direct direct) {
         this.loop = loop;
         this.endpoint = endpoint;
         this.resolver = resolver;
-        this.literalAddress = endpoint.literalAddress();
+        this.literalAddress = direct != null ? direct.address() : endpoint.literalAddress();
         this.maxIdle = config.maxIdlePerLoop();
         this.idleExpiryNanos = config.idleExpiry().toNanos();
         this.maxRequestsPerConnection = config.maxRequestsPerConnection();
@@ -75,13 +80,18 @@ public final class ConnectionPool {
                 .setMaxInitialLineLength(config.maxResponseLine())
                 .setMaxHeaderSize(config.maxResponseHeaderSize())
                 .setMaxChunkSize(config.maxContentPiece());
-        this.bootstrap = new Bootstrap()
+        Bootstrap b = new Bootstrap()
                 .group(loop)
-                .channel(channelClass)
                 .resolver(NoopAddressResolverGroup.INSTANCE)
-                .option(ChannelOption.ALLOCATOR, alloc)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.ALLOCATOR, alloc);
+        if (direct != null) {
+            b.channel(direct.channelClass()); // a domain socket: no TCP options
+        } else {
+            b.channel(channelClass)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.SO_KEEPALIVE, true);
+        }
+        this.bootstrap = b
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                         (int) Math.max(1, Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis())))
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
@@ -202,7 +212,7 @@ public final class ConnectionPool {
         }
     }
 
-    private void connect(InetSocketAddress address, ConnectCallback callback) {
+    private void connect(SocketAddress address, ConnectCallback callback) {
         ChannelFuture f = bootstrap.connect(address);
         f.addListener(future -> {
             if (future.isSuccess()) {

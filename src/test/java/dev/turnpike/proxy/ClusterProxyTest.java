@@ -605,4 +605,62 @@ class ClusterProxyTest {
         assertThat(up.connections.get()).as("the waiter reused the released connection").isEqualTo(1);
         assertSettled(s, "api");
     }
+
+    // ---- Unix sockets -------------------------------------------------------------------------------------
+
+    @Test
+    void aUnixSocketEndpointIsProxiedTo() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("tp");
+        java.nio.file.Path sock = dir.resolve("up.sock");
+        var server = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+        server.bind(java.net.UnixDomainSocketAddress.of(sock));
+        List<String> heads = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread acceptor = Thread.ofVirtual().start(() -> {
+            try {
+                while (true) {
+                    var ch = server.accept();
+                    Thread.ofVirtual().start(() -> {
+                        try (ch; var in = java.nio.channels.Channels.newInputStream(ch);
+                             var out = java.nio.channels.Channels.newOutputStream(ch)) {
+                            StringBuilder head = new StringBuilder();
+                            int b;
+                            while ((b = in.read()) >= 0) {
+                                head.append((char) b);
+                                if (head.toString().endsWith("\r\n\r\n")) {
+                                    heads.add(head.toString());
+                                    head.setLength(0);
+                                    out.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nunix"
+                                            .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                                    out.flush();
+                                }
+                            }
+                        } catch (IOException ignored) {
+                            // peer gone
+                        }
+                    });
+                }
+            } catch (IOException e) {
+                // closed
+            }
+        });
+        closeables.add(() -> {
+            server.close();
+            acceptor.interrupt();
+            java.nio.file.Files.deleteIfExists(sock);
+            java.nio.file.Files.deleteIfExists(dir);
+        });
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: ["unix:%s"]
+                """.formatted(sock), "{cluster: api}");
+        RawClient client = client(s);
+        for (int i = 0; i < 3; i++) {
+            RawClient.Response r = client.send(get("/api/u")).read();
+            assertThat(r.status).isEqualTo(200);
+            assertThat(r.bodyText()).isEqualTo("unix");
+        }
+        assertThat(heads).hasSize(3);
+        assertThat(heads.getFirst()).startsWith("GET /api/u HTTP/1.1").contains("host: localhost");
+        assertSettled(s, "api");
+    }
 }
