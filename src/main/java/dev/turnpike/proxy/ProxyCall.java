@@ -3,7 +3,17 @@ package dev.turnpike.proxy;
 import dev.turnpike.http.BodySink;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.upstream.ConnectionPool;
+import dev.turnpike.upstream.PoolExhaustedException;
 import dev.turnpike.upstream.UpstreamConnection;
+import dev.turnpike.upstream.cluster.ClusterRuntime;
+import dev.turnpike.upstream.cluster.Outcome;
+import dev.turnpike.upstream.cluster.RetryPolicy;
+import dev.turnpike.upstream.cluster.StickyCookie;
+import dev.turnpike.upstream.cluster.UpstreamTarget;
+import dev.turnpike.upstream.lb.EndpointState;
+import dev.turnpike.upstream.lb.PickContext;
+import dev.turnpike.upstream.lb.PickResult;
+import dev.turnpike.upstream.lb.TriedEndpoints;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -19,11 +29,17 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One proxied exchange: acquires an upstream connection from the loop's pool, streams the request (head, then
@@ -36,7 +52,7 @@ import java.util.ArrayDeque;
  * by the channels' write buffers, whatever the size of the bodies.
  */
 final class ProxyCall implements BodySink, UpstreamConnection.Listener, ConnectionPool.ConnectCallback,
-        ChannelFutureListener {
+        ChannelFutureListener, Runnable, PickContext {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyCall.class);
 
     private static final int PHASE_RESPONSE = 1;
@@ -44,9 +60,30 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     private final ProxyHandler proxy;
     private final Exchange exchange;
-    private final ConnectionPool pool;
+    private ConnectionPool pool;
     private final HttpRequest request;
     private final boolean hasBody;
+    private final long responseTimeoutNanos;
+    private final long idleTimeoutNanos;
+
+    // ---- cluster form (all null / zero for the URL form) ----
+    private final ClusterRuntime cluster;
+    private boolean requestOpen;      // tryStartRequest succeeded and endRequest is still due
+    private EndpointState endpoint;   // the open attempt's endpoint: onAttemptResult is still due
+    private long attemptStart;
+    private long headAt;              // when the open attempt's final response head arrived; 0 before
+    private int status;               // the open attempt's response status
+    private TriedEndpoints tried;
+    private String setCookie;         // Set-Cookie of the sticky pick, or null
+    private int retries;              // retry attempts started
+    private boolean retryGranted;     // a retry-budget slot was taken for the next attempt
+    private boolean attemptIsRetry;   // the open attempt holds a retry-budget slot (endRetry is due)
+    private boolean keepBody;         // body parts sent are kept (retained copies) so that a retry can resend them
+    private long keptBytes;
+    private long keepLimit;           // the most body bytes kept
+    private ArrayDeque<HttpContent> kept;
+    private boolean mirrorWanted;     // this request is to be copied to the route's mirror (not sent yet)
+    private ScheduledFuture<?> totalTimer; // the cluster's total timeout, all attempts included
 
     private UpstreamConnection conn;
     private boolean connReused;
@@ -71,26 +108,294 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private boolean finished;         // the client side is done (answered, aborted or failed)
 
     private int phase;
-    /** The connection whose timer is armed for this call, or null. */
-    private UpstreamConnection timed;
+    private long deadline;
+    private long timerAt;
+    private ScheduledFuture<?> timer;
 
+    /** The URL form: every attempt goes to {@code pool}'s endpoint. */
     ProxyCall(ProxyHandler proxy, Exchange exchange, ConnectionPool pool, HttpRequest request, boolean hasBody) {
         this.proxy = proxy;
         this.exchange = exchange;
         this.pool = pool;
         this.request = request;
         this.hasBody = hasBody;
+        this.cluster = null;
+        this.responseTimeoutNanos = proxy.responseTimeoutNanos;
+        this.idleTimeoutNanos = proxy.idleTimeoutNanos;
+        if (proxy.mirror != null) {
+            initBodyKeeping(false, proxy.mirror.cluster().retryPolicy().bufferBody());
+        }
+    }
+
+    /** The cluster form: each attempt goes to the endpoint the cluster picks. */
+    ProxyCall(ProxyHandler proxy, Exchange exchange, ClusterRuntime cluster, HttpRequest request, boolean hasBody) {
+        this.proxy = proxy;
+        this.exchange = exchange;
+        this.request = request;
+        this.hasBody = hasBody;
+        this.cluster = cluster;
+        this.responseTimeoutNanos = cluster.timeouts().firstByteNanos();
+        this.idleTimeoutNanos = cluster.timeouts().idleNanos();
+        initBodyKeeping(cluster.retryPolicy().maxRetries() > 0, cluster.retryPolicy().bufferBody());
+    }
+
+    /**
+     * Decides whether the request body is kept (retained copies of what is sent, at most {@code limit} bytes): for
+     * retries, and for the mirror, which gets a copy only of a body kept whole. A body of unknown length is kept while
+     * it stays within the limit (see {@link #keep}).
+     */
+    private void initBodyKeeping(boolean forRetries, long limit) {
+        mirrorWanted = proxy.mirror != null && proxy.mirror.sample();
+        if (!hasBody) {
+            return;
+        }
+        long length = HttpUtil.getContentLength(exchange.request(), -1L);
+        boolean fits = limit > 0 && (length < 0 || length <= limit);
+        keepLimit = limit;
+        keepBody = fits && (forRetries || mirrorWanted);
+        if (!fits) {
+            mirrorWanted = false; // a streamed body is not mirrored
+        }
+    }
+
+    /** Sends the mirror's copy, with copies of the kept body (cluster or URL form). */
+    private void sendMirror() {
+        mirrorWanted = false;
+        List<HttpContent> body = null;
+        if (kept != null) {
+            body = new ArrayList<>(kept.size());
+            for (HttpContent part : kept) {
+                body.add(part.retainedDuplicate());
+            }
+        }
+        MirrorCall.send(proxy.mirror.cluster(), request, request.headers(), proxy.preserveHost, body, this,
+                exchange.eventLoop(), exchange.alloc());
     }
 
     void start() {
         exchange.onAbort(this::onClientAbort);
         exchange.onWritabilityChanged(this::onClientWritabilityChanged);
+        if (cluster != null) {
+            if (!cluster.tryStartRequest()) {
+                finished = true;
+                exchange.sendError(HttpResponseStatus.SERVICE_UNAVAILABLE,
+                        "The upstream cluster is at its request limit.");
+                return;
+            }
+            requestOpen = true;
+            if (cluster.timeouts().hasTotal()) {
+                totalTimer = exchange.eventLoop().schedule(this::onTotalTimeout, cluster.timeouts().totalNanos(),
+                        TimeUnit.NANOSECONDS);
+            }
+            startAttempt();
+        } else {
+            UpstreamConnection c = pool.pollIdle();
+            if (c != null) {
+                attach(c, true);
+            } else {
+                pool.connect(this);
+            }
+        }
+        if (mirrorWanted && !hasBody) {
+            sendMirror();
+        }
+    }
+
+    // ---- cluster attempts ------------------------------------------------------------------------------------
+
+    /** Picks an endpoint and opens an attempt on it (cluster form). */
+    private void startAttempt() {
+        PickResult pick = cluster.pick(this);
+        boolean isRetry = retryGranted;
+        retryGranted = false;
+        if (pick == null) {
+            if (isRetry) {
+                cluster.endRetry();
+            }
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "No upstream endpoint is available.");
+            return;
+        }
+        EndpointState e = pick.endpoint();
+        if (tried == null) {
+            tried = new TriedEndpoints();
+        }
+        tried.add(e);
+        UpstreamTarget where = cluster.target(e);
+        StickyCookie sticky = cluster.stickyCookie();
+        setCookie = sticky == null ? null : sticky.headerValue(pick, "https".equals(exchange.scheme()));
+        exchange.upstreamAddress(where.describe());
+        if (!proxy.preserveHost || !exchange.request().headers().contains(HttpHeaderNames.HOST)) {
+            request.headers().set(HttpHeaderNames.HOST, where instanceof UpstreamTarget.Tcp tcp
+                    ? tcp.endpoint().hostHeader() : UpstreamTarget.Unix.HOST_HEADER);
+        }
+        pool = cluster.pool(exchange.eventLoop(), where, exchange.alloc());
+        endpoint = e;
+        attemptIsRetry = isRetry;
+        headAt = 0;
+        status = 0;
+        attemptStart = System.nanoTime();
+        cluster.onAttemptStart(e);
         UpstreamConnection c = pool.pollIdle();
         if (c != null) {
             attach(c, true);
         } else {
             pool.connect(this);
         }
+    }
+
+    /** Reports the open attempt's end, once (no-op for the URL form and when no attempt is open). */
+    private void endAttempt(Outcome outcome) {
+        EndpointState e = endpoint;
+        if (e == null) {
+            return;
+        }
+        endpoint = null;
+        long end = headAt != 0 ? headAt : System.nanoTime();
+        cluster.onAttemptResult(e, outcome, end - attemptStart);
+        if (attemptIsRetry) {
+            attemptIsRetry = false;
+            cluster.endRetry();
+        }
+    }
+
+    /**
+     * Whether the attempt that just failed as {@code kind} says is to be tried again (cluster form): the policy allows
+     * it for this method and body, attempts are left, nothing went to the client yet, and the retry budget has room
+     * (its slot is then taken for the next attempt). Call after {@link #endAttempt}.
+     */
+    private boolean mayRetry(RetryPolicy.FailureKind kind, int code) {
+        if (cluster == null || finished || exchange.headSent()) {
+            return false;
+        }
+        RetryPolicy policy = cluster.retryPolicy();
+        if (retries >= policy.maxRetries()
+                || !policy.retryable(request.method(), kind, code, bodyStarted && !keepBody)) {
+            return false;
+        }
+        if (!cluster.tryStartRetry()) {
+            return false;
+        }
+        retries++;
+        retryGranted = true;
+        return true;
+    }
+
+    /** {@link #mayRetry} and, when allowed, a new attempt on a freshly picked endpoint. */
+    private boolean retryAfter(RetryPolicy.FailureKind kind, int code) {
+        if (!mayRetry(kind, code)) {
+            return false;
+        }
+        LOG.debug("retrying {} {} after {} {}", request.method(), request.uri(), kind, code);
+        cancelTimer();
+        closeConnection();
+        requestEnded = false;
+        requestWritten = false;
+        anyResponse = false;
+        headReceived = false;
+        skippingInterim = false;
+        reusable = false;
+        upstreamPaused = false;
+        if (subscribed && !bodyPaused) {
+            bodyPaused = true;
+            exchange.pauseBody();
+        }
+        startAttempt();
+        return true;
+    }
+
+    /** Keeps a retained copy of a body part about to be sent, while the body stays within buffer_body. */
+    private void keep(HttpContent part) {
+        keptBytes += part.content().readableBytes();
+        if (keptBytes > keepLimit) {
+            keepBody = false; // streamed from now on: no retry can resend it, no mirror gets it
+            mirrorWanted = false;
+            releaseKept();
+            return;
+        }
+        if (kept == null) {
+            kept = new ArrayDeque<>(4);
+        }
+        kept.add(part.retainedDuplicate());
+    }
+
+    private void releaseKept() {
+        if (kept != null) {
+            HttpContent c;
+            while ((c = kept.poll()) != null) {
+                c.release();
+            }
+            kept = null;
+        }
+    }
+
+    /** The exchange is over for the upstream side: the open attempt ends as {@code outcome}, then the request. */
+    private void done(Outcome outcome) {
+        if (cluster == null) {
+            return;
+        }
+        endAttempt(outcome);
+        if (requestOpen) {
+            requestOpen = false;
+            cluster.endRequest();
+        }
+        if (totalTimer != null) {
+            totalTimer.cancel(false);
+            totalTimer = null;
+        }
+    }
+
+    /** The cluster's total timeout expired: whatever attempt is running ends, and so does the exchange. */
+    private void onTotalTimeout() {
+        totalTimer = null;
+        if (finished) {
+            return;
+        }
+        LOG.debug("cluster {}: {} {} exceeded the total timeout", cluster.name(), request.method(), request.uri());
+        endAttempt(Outcome.TIMEOUT);
+        if (exchange.headSent()) {
+            abortClient();
+        } else {
+            fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not answer within the total timeout.");
+        }
+    }
+
+    // ---- PickContext (cluster form): read lazily from the exchange ------------------------------------------
+
+    @Override
+    public InetAddress clientAddress() {
+        InetSocketAddress a = exchange.remoteAddress();
+        return a == null ? null : a.getAddress();
+    }
+
+    @Override
+    public CharSequence header(String name) {
+        return exchange.requestHeaders().get(name);
+    }
+
+    @Override
+    public CharSequence cookie(String name) {
+        for (String h : exchange.requestHeaders().getAll(HttpHeaderNames.COOKIE)) {
+            String v = PickContexts.cookie(h, name);
+            if (v != null) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public CharSequence path() {
+        return exchange.path();
+    }
+
+    @Override
+    public CharSequence queryParam(String name) {
+        return PickContexts.queryParam(exchange.query(), name);
+    }
+
+    @Override
+    public boolean isTried(EndpointState e) {
+        return tried != null && tried.contains(e);
     }
 
     // ---- connecting --------------------------------------------------------------------------------------
@@ -110,6 +415,15 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         LOG.debug("connect to upstream {} failed: {}", pool.endpoint(), cause.toString());
+        if (cause instanceof PoolExhaustedException) {
+            endAttempt(Outcome.CANCELLED); // our own limit, not the endpoint's failure
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "The upstream connection pool is full.");
+            return;
+        }
+        endAttempt(Outcome.CONNECT_FAILURE);
+        if (retryAfter(RetryPolicy.FailureKind.CONNECT_FAILURE, 0)) {
+            return;
+        }
         if (cause instanceof ConnectTimeoutException) {
             fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not accept the connection in time.");
         } else if (cause instanceof UnknownHostException) {
@@ -127,6 +441,16 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         anyResponse = false;
         Channel ch = c.channel();
         ch.write(request, ch.voidPromise());
+        if (kept != null) {
+            // A retry: resend the body parts the earlier attempt sent (copies; the kept ones stay for another retry).
+            for (HttpContent part : kept) {
+                if (part instanceof LastHttpContent last) {
+                    writeLast(last.retainedDuplicate());
+                    return;
+                }
+                ch.write(part.retainedDuplicate(), ch.voidPromise());
+            }
+        }
         if (!hasBody || emptyEndSeen) {
             writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
             return;
@@ -181,13 +505,22 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         if (part instanceof LastHttpContent last) {
             if (last.content().isReadable() || !last.trailingHeaders().isEmpty()) {
                 bodyStarted = true;
+                if (keepBody) {
+                    keep(last);
+                }
             } else {
                 emptyEndSeen = true;
+            }
+            if (mirrorWanted && keepBody) {
+                sendMirror(); // the whole body is kept: the copy goes now, before the primary's write takes the part
             }
             writeLast(last);
             return;
         }
         bodyStarted = true;
+        if (keepBody) {
+            keep(part);
+        }
         ch.writeAndFlush(part, ch.voidPromise());
         if (!bodyPaused && !ch.isWritable()) {
             bodyPaused = true;
@@ -199,7 +532,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         requestEnded = true;
         conn.channel().writeAndFlush(last).addListener(this);
         if (!headReceived) {
-            arm(PHASE_RESPONSE, proxy.responseTimeoutNanos);
+            arm(PHASE_RESPONSE, responseTimeoutNanos);
         }
     }
 
@@ -211,6 +544,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     }
 
     private void releaseHeld() {
+        releaseKept();
         if (held != null) {
             HttpContent c;
             while ((c = held.poll()) != null) {
@@ -247,6 +581,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         finished = true;
+        done(Outcome.CANCELLED);
         cancelTimer();
         closeConnection();
         releaseHeld();
@@ -274,37 +609,51 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             upstreamFailed("The upstream sent an invalid response.");
             return;
         }
-        if (msg instanceof HttpResponse head) {
-            onHead(head);
+        if (msg instanceof HttpResponse head && !onHead(head)) {
+            return;
         }
         if (msg instanceof HttpContent part && !finished) {
             onBodyPart(part);
         }
     }
 
-    private void onHead(HttpResponse head) {
+    /** Handles a response head; false when the message was released and nothing more of it is to be read. */
+    private boolean onHead(HttpResponse head) {
         int code = head.status().code();
         if (code == 101) {
             ReferenceCountUtil.release(head);
             upstreamFailed("The upstream switched protocols, which is not supported here.");
-            return;
+            return false;
         }
         if (code < 200) {
             skippingInterim = true; // 100 or 103: the final response follows
-            return;
+            return true;
         }
         if (headReceived) {
             ReferenceCountUtil.release(head);
             upstreamFailed("The upstream sent an invalid response.");
-            return;
+            return false;
         }
         headReceived = true;
+        headAt = System.nanoTime();
+        status = code;
+        if (cluster != null && code >= 500) {
+            endAttempt(Outcome.HTTP_5XX);
+            if (retryAfter(RetryPolicy.FailureKind.STATUS, code)) {
+                ReferenceCountUtil.release(head); // held back: the client gets the retry's answer instead
+                return false;
+            }
+        }
         reusable = HttpUtil.isKeepAlive(head) && isSelfDelimited(head);
-        arm(PHASE_BODY, proxy.idleTimeoutNanos);
+        arm(PHASE_BODY, idleTimeoutNanos);
         ProxyHeaders.cleanResponse(head.headers());
+        if (setCookie != null) {
+            head.headers().add(HttpHeaderNames.SET_COOKIE, setCookie);
+        }
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
         exchange.sendHead(head);
         flushPending = true;
+        return true;
     }
 
     private boolean isSelfDelimited(HttpResponse head) {
@@ -330,7 +679,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             finishResponse(last);
             return;
         }
-        touchTimer();
+        deadline = System.nanoTime() + idleTimeoutNanos;
         exchange.send(part);
         flushPending = true;
         if (!upstreamPaused && !exchange.isWritable()) {
@@ -342,6 +691,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private void finishResponse(LastHttpContent last) {
         responseDone = true;
         finished = true;
+        done(Outcome.ofStatus(status));
         flushPending = false;
         cancelTimer();
         releaseHeld();
@@ -382,7 +732,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         UpstreamConnection c = conn;
         if (upstreamPaused && c != null && !finished && exchange.isWritable()) {
             upstreamPaused = false;
-            touchTimer();
+            deadline = System.nanoTime() + idleTimeoutNanos;
             c.channel().config().setAutoRead(true);
         }
     }
@@ -398,12 +748,14 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         if (!anyResponse && connReused && !retried && !bodyStarted) {
             // A stale keep-alive connection: the upstream closed it before it could have processed anything.
+            // The attempt stays open and goes on with a fresh connection to the same endpoint.
             retry();
             return;
         }
+        endAttempt(Outcome.RESET);
         if (exchange.headSent()) {
             abortClient();
-        } else {
+        } else if (!retryAfter(RetryPolicy.FailureKind.RESET_AFTER_SENT, 0)) {
             fail(HttpResponseStatus.BAD_GATEWAY, "The upstream closed the connection before responding.");
         }
     }
@@ -428,6 +780,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         finished = true;
+        done(Outcome.CANCELLED);
         cancelTimer();
         closeConnection();
         releaseHeld();
@@ -437,8 +790,11 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     /** The upstream misbehaved: 502 if nothing was sent to the client yet, else cut the client's response. */
     private void upstreamFailed(String detail) {
+        endAttempt(Outcome.RESET);
         if (exchange.headSent()) {
             abortClient();
+        } else if (!headReceived && retryAfter(RetryPolicy.FailureKind.RESET_AFTER_SENT, 0)) {
+            return;
         } else {
             fail(HttpResponseStatus.BAD_GATEWAY, detail);
         }
@@ -446,6 +802,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     private void fail(HttpResponseStatus status, String detail) {
         finished = true;
+        done(Outcome.CANCELLED);
         cancelTimer();
         closeConnection();
         releaseHeld();
@@ -458,6 +815,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     private void abortClient() {
         finished = true;
+        done(Outcome.CANCELLED);
         cancelTimer();
         closeConnection();
         releaseHeld();
@@ -472,45 +830,52 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
     }
 
-    // ---- timer: the connection's, re-armed lazily (no task scheduled per request) ----------------------------
+    // ---- timer: one scheduled task, re-armed lazily --------------------------------------------------------------
 
     private void arm(int p, long timeoutNanos) {
         phase = p;
-        UpstreamConnection c = conn;
-        if (timed != null && timed != c) {
-            timed.disarmTimer();
+        long now = System.nanoTime();
+        deadline = now + timeoutNanos;
+        if (timer != null && deadline - timerAt < 0) {
+            timer.cancel(false);
+            timer = null;
         }
-        timed = c;
-        if (c != null) {
-            c.armTimer(timeoutNanos, proxy.timerSliceNanos);
-        }
-    }
-
-    private void touchTimer() {
-        if (timed != null) {
-            timed.touchTimer(proxy.idleTimeoutNanos);
+        if (timer == null) {
+            timerAt = deadline;
+            timer = exchange.eventLoop().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
         }
     }
 
     private void cancelTimer() {
-        UpstreamConnection c = timed;
-        timed = null;
-        if (c != null) {
-            c.disarmTimer();
+        deadline = 0;
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
         }
     }
 
     @Override
-    public void onTimeout() {
-        if (finished || timed == null) {
+    public void run() {
+        timer = null;
+        if (finished || deadline == 0) {
             return;
         }
-        timed = null;
+        long now = System.nanoTime();
+        if (now - deadline < 0) {
+            timerAt = deadline;
+            timer = exchange.eventLoop().schedule(this, deadline - now, TimeUnit.NANOSECONDS);
+            return;
+        }
         if (phase == PHASE_RESPONSE) {
             LOG.debug("upstream {} did not respond in time", pool.endpoint());
+            endAttempt(Outcome.TIMEOUT);
+            if (retryAfter(RetryPolicy.FailureKind.TIMEOUT, 0)) {
+                return;
+            }
             fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not respond in time.");
         } else {
             LOG.debug("upstream {} response body stalled", pool.endpoint());
+            endAttempt(Outcome.TIMEOUT);
             upstreamFailed("The upstream stopped sending the response.");
         }
     }

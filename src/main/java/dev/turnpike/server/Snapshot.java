@@ -9,6 +9,7 @@ import dev.turnpike.http.ErrorResponder;
 import dev.turnpike.http.Handler;
 import dev.turnpike.http.HttpServices;
 import dev.turnpike.routing.Router;
+import dev.turnpike.upstream.cluster.Clusters;
 import io.netty.util.AsciiString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,24 +25,45 @@ public final class Snapshot implements AutoCloseable {
     private final Router router;
     private final HttpServices services;
 
-    private Snapshot(TurnpikeConfig config, Router router, HttpServices services) {
+    private final Clusters clusters;
+
+    private Snapshot(TurnpikeConfig config, Router router, HttpServices services, Clusters clusters) {
         this.config = config;
         this.router = router;
         this.services = services;
+        this.clusters = clusters;
     }
 
     public static Snapshot compile(TurnpikeConfig config, HandlerContext context) {
         return compile(config, context, HandlerFactory.DEFAULT);
     }
 
+    /**
+     * Builds the snapshot's clusters (before the handlers, which resolve their cluster once), the routes and the
+     * access log, then starts the clusters' health checks. Whatever was built is closed when a later part fails.
+     */
     public static Snapshot compile(TurnpikeConfig config, HandlerContext context, HandlerFactory handlers) {
-        Router router = Router.compile(config.sites(), (route, handler) -> handlers.create(route, handler, context));
-        ServerSettings s = config.server();
-        AccessLog accessLog = AccessLogs.open(config.accessLog());
-        HttpServices services = new HttpServices(router, new ErrorResponder(), accessLog,
-                s.serverHeader().map(AsciiString::cached).orElse(null),
-                AsciiString.cached(s.requestIdHeader()), s.trustedProxies());
-        return new Snapshot(config, router, services);
+        Clusters clusters = config.clusters().isEmpty() || context.group() == null ? Clusters.EMPTY
+                : Clusters.build(config.clusters(), context.group(), context.socketChannelClass(),
+                        context.blockingExecutor());
+        Router router = null;
+        try {
+            HandlerContext withClusters = context.withClusters(clusters);
+            router = Router.compile(config.sites(), (route, handler) -> handlers.create(route, handler, withClusters));
+            ServerSettings s = config.server();
+            AccessLog accessLog = AccessLogs.open(config.accessLog());
+            HttpServices services = new HttpServices(router, new ErrorResponder(), accessLog,
+                    s.serverHeader().map(AsciiString::cached).orElse(null),
+                    AsciiString.cached(s.requestIdHeader()), s.trustedProxies());
+            clusters.start();
+            return new Snapshot(config, router, services, clusters);
+        } catch (RuntimeException e) {
+            if (router != null) {
+                closeHandlers(router);
+            }
+            clusters.close();
+            throw e;
+        }
     }
 
     public TurnpikeConfig config() {
@@ -56,8 +78,23 @@ public final class Snapshot implements AutoCloseable {
         return services;
     }
 
+    public Clusters clusters() {
+        return clusters;
+    }
+
+    /** Closes the handlers, then the clusters (their health checks and connection pools), then the access log. */
     @Override
     public void close() {
+        closeHandlers(router);
+        try {
+            clusters.close();
+        } catch (RuntimeException e) {
+            LOG.warn("closing clusters failed", e);
+        }
+        services.accessLog().close();
+    }
+
+    private static void closeHandlers(Router router) {
         for (Handler h : router.handlers()) {
             try {
                 h.close();
@@ -65,6 +102,5 @@ public final class Snapshot implements AutoCloseable {
                 LOG.warn("closing handler failed", e);
             }
         }
-        services.accessLog().close();
     }
 }

@@ -4,6 +4,7 @@ import dev.turnpike.config.ListenerConfig;
 import dev.turnpike.config.ServerSettings;
 import dev.turnpike.config.TurnpikeConfig;
 import dev.turnpike.handler.HandlerContext;
+import dev.turnpike.upstream.cluster.Clusters;
 import dev.turnpike.http.HttpServices;
 import dev.turnpike.http1.Http1ServerHandler;
 import io.netty.bootstrap.ServerBootstrap;
@@ -105,7 +106,7 @@ public final class TurnpikeServer implements AutoCloseable {
     }
 
     public HandlerContext handlerContext() {
-        return new HandlerContext(transport.socketChannelClass(), blockingExecutor);
+        return new HandlerContext(transport.socketChannelClass(), blockingExecutor, group, Clusters.EMPTY);
     }
 
     private void bind(ListenerConfig listener) throws ServerStartException {

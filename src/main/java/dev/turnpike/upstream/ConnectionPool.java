@@ -14,7 +14,7 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.concurrent.ScheduledFuture;
 
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
@@ -40,35 +40,58 @@ public final class ConnectionPool {
     private final EventLoop loop;
     private final Endpoint endpoint;
     private final EndpointResolver resolver;
-    private final InetSocketAddress literalAddress;
+    /** The address to connect to without a lookup (an IP literal or a socket file), or null. */
+    private final SocketAddress literalAddress;
     private final Bootstrap bootstrap;
     private final int maxIdle;
     private final long idleExpiryNanos;
+    private final long maxRequestsPerConnection;
+    private final long lifetimeNanos;
+    private final int maxConnections;
+    private final int maxPending;
+    private final long pendingTimeoutNanos;
+    /** Requests waiting for a connection while {@code maxConnections} are in use; bounded by {@code maxPending}. */
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private int connecting;
     private final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
     private final Runnable sweeper = this::sweep;
     private ScheduledFuture<?> sweep;
     private int open;
     private boolean closed;
 
+    /**
+     * @param direct for a Unix-socket endpoint: the domain-socket channel class and address ({@code endpoint} is then
+     *               only its key); null for TCP
+     */
     ConnectionPool(EventLoop loop, Endpoint endpoint, PoolConfig config, Class<? extends SocketChannel> channelClass,
-                   ByteBufAllocator alloc, EndpointResolver resolver) {
+                   ByteBufAllocator alloc, EndpointResolver resolver, ConnectionPools.Direct direct) {
         this.loop = loop;
         this.endpoint = endpoint;
         this.resolver = resolver;
-        this.literalAddress = endpoint.literalAddress();
+        this.literalAddress = direct != null ? direct.address() : endpoint.literalAddress();
         this.maxIdle = config.maxIdlePerLoop();
         this.idleExpiryNanos = config.idleExpiry().toNanos();
+        this.maxRequestsPerConnection = config.maxRequestsPerConnection();
+        this.lifetimeNanos = config.maxConnectionLifetime().toNanos();
+        this.maxConnections = config.maxConnections();
+        this.maxPending = config.maxPending();
+        this.pendingTimeoutNanos = config.pendingTimeout().toNanos();
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(config.maxResponseLine())
                 .setMaxHeaderSize(config.maxResponseHeaderSize())
                 .setMaxChunkSize(config.maxContentPiece());
-        this.bootstrap = new Bootstrap()
+        Bootstrap b = new Bootstrap()
                 .group(loop)
-                .channel(channelClass)
                 .resolver(NoopAddressResolverGroup.INSTANCE)
-                .option(ChannelOption.ALLOCATOR, alloc)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.ALLOCATOR, alloc);
+        if (direct != null) {
+            b.channel(direct.channelClass()); // a domain socket: no TCP options
+        } else {
+            b.channel(channelClass)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.SO_KEEPALIVE, true);
+        }
+        this.bootstrap = b
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                         (int) Math.max(1, Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis())))
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
@@ -108,7 +131,7 @@ public final class ConnectionPool {
         long now = System.nanoTime();
         UpstreamConnection c;
         while ((c = idle.pollFirst()) != null) {
-            if (c.channel().isActive() && now - c.idleSince < idleExpiryNanos) {
+            if (c.channel().isActive() && now - c.idleSince < idleExpiryNanos && !tooOld(c, now)) {
                 if (idle.isEmpty()) {
                     cancelSweep();
                 }
@@ -119,14 +142,69 @@ public final class ConnectionPool {
         return null;
     }
 
-    /** Opens a new connection; {@code callback} hears the outcome on this loop. */
+    /**
+     * Opens a new connection; {@code callback} hears the outcome on this loop. With {@code maxConnections} in use
+     * (open or opening), the request waits instead for a connection to be released or to close, at most
+     * {@code pendingTimeout} and behind at most {@code maxPending} others; it fails with a
+     * {@link PoolExhaustedException} when the queue is full or the wait times out.
+     */
     public void connect(ConnectCallback callback) {
+        if (maxConnections > 0 && open + connecting >= maxConnections) {
+            if (waiters.size() >= maxPending || closed) {
+                callback.connectFailed(new PoolExhaustedException("connection pool to " + endpoint
+                        + " is full: " + maxConnections + " connections and " + waiters.size() + " waiting"));
+                return;
+            }
+            Waiter w = new Waiter(callback);
+            w.timer = loop.schedule(w, pendingTimeoutNanos, TimeUnit.NANOSECONDS);
+            waiters.add(w);
+            return;
+        }
+        open(callback);
+    }
+
+    /** Requests waiting for a connection now. */
+    public int pendingRequests() {
+        return waiters.size();
+    }
+
+    /** A request waiting for a connection; its run() is the pending timeout. */
+    private final class Waiter implements Runnable {
+        final ConnectCallback callback;
+        ScheduledFuture<?> timer;
+
+        Waiter(ConnectCallback callback) {
+            this.callback = callback;
+        }
+
+        @Override
+        public void run() {
+            if (waiters.remove(this)) {
+                callback.connectFailed(new PoolExhaustedException("no connection to " + endpoint
+                        + " became free within the pending timeout"));
+            }
+        }
+    }
+
+    /** Room was made (a connection closed or a connect failed): the first waiter gets a connection of its own. */
+    private void serveWaiters() {
+        while (!waiters.isEmpty() && open + connecting < maxConnections) {
+            Waiter w = waiters.poll();
+            w.timer.cancel(false);
+            open(w.callback);
+        }
+    }
+
+    private void open(ConnectCallback callback) {
+        connecting++;
         if (literalAddress != null) {
             connect(literalAddress, callback);
         } else {
             resolver.resolve(endpoint, loop, (address, failure) -> {
                 if (failure != null) {
+                    connecting--;
                     callback.connectFailed(failure);
+                    serveWaiters();
                 } else {
                     connect(address, callback);
                 }
@@ -134,33 +212,49 @@ public final class ConnectionPool {
         }
     }
 
-    private void connect(InetSocketAddress address, ConnectCallback callback) {
+    private void connect(SocketAddress address, ConnectCallback callback) {
         ChannelFuture f = bootstrap.connect(address);
         f.addListener(future -> {
             if (future.isSuccess()) {
                 Channel ch = f.channel();
                 UpstreamConnection c = ch.pipeline().get(UpstreamConnection.class);
+                connecting--;
                 if (c == null || !ch.isActive()) {
                     callback.connectFailed(new java.nio.channels.ClosedChannelException());
+                    serveWaiters();
                     return;
                 }
                 open++;
+                c.createdAt = System.nanoTime();
                 callback.connected(c);
             } else {
+                connecting--;
                 callback.connectFailed(future.cause());
+                serveWaiters();
             }
         });
     }
 
     void release(UpstreamConnection c, boolean reusable) {
         Channel ch = c.channel();
-        if (!reusable || closed || maxIdle == 0 || !ch.isActive()) {
+        c.uses++;
+        if (!reusable || closed || maxIdle == 0 || !ch.isActive()
+                || (maxRequestsPerConnection > 0 && c.uses >= maxRequestsPerConnection)
+                || tooOld(c, System.nanoTime())) {
             ch.close();
             return;
         }
         if (!ch.config().isAutoRead()) {
             // Idle connections keep reading so that an upstream close is noticed at once.
             ch.config().setAutoRead(true);
+        }
+        Waiter w = waiters.poll();
+        if (w != null) {
+            // Someone waits for a connection: it gets this one rather than the idle list.
+            w.timer.cancel(false);
+            c.idleSince = System.nanoTime();
+            w.callback.connected(c);
+            return;
         }
         c.idleSince = System.nanoTime();
         idle.addFirst(c);
@@ -172,12 +266,18 @@ public final class ConnectionPool {
         }
     }
 
+    /** Whether {@code c} outlived {@code max_connection_lifetime}: it is closed instead of reused. */
+    private boolean tooOld(UpstreamConnection c, long now) {
+        return lifetimeNanos > 0 && now - c.createdAt >= lifetimeNanos;
+    }
+
     /** The channel of {@code c} became inactive. */
     void closed(UpstreamConnection c) {
         if (!idle.isEmpty()) {
             idle.remove(c);
         }
         open--;
+        serveWaiters();
     }
 
     private void sweep() {
@@ -204,6 +304,11 @@ public final class ConnectionPool {
     void close() {
         closed = true;
         cancelSweep();
+        Waiter w;
+        while ((w = waiters.poll()) != null) {
+            w.timer.cancel(false);
+            w.callback.connectFailed(new PoolExhaustedException("the connection pool to " + endpoint + " closed"));
+        }
         UpstreamConnection c;
         while ((c = idle.pollFirst()) != null) {
             c.channel().close();

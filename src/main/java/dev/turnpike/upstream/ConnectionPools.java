@@ -1,14 +1,17 @@
 package dev.turnpike.upstream;
 
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 
+import java.net.SocketAddress;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Supplier;
 
 /**
  * The connection pools of one handler (a proxy route now, a cluster later): one {@link ConnectionPool} per
@@ -31,18 +34,29 @@ public final class ConnectionPools implements AutoCloseable {
     public ConnectionPools(PoolConfig config, Class<? extends SocketChannel> channelClass, Executor blockingExecutor) {
         this.config = config;
         this.channelClass = channelClass;
-        this.resolver = new EndpointResolver(blockingExecutor);
+        this.resolver = new EndpointResolver(blockingExecutor, config.dnsTtl().toNanos());
     }
 
     public PoolConfig config() {
         return config;
     }
 
+    /** How to reach an endpoint that is not a TCP host and port: a Unix socket's channel class and address. */
+    public record Direct(Class<? extends Channel> channelClass, SocketAddress address) {}
+
     /**
      * The pool of {@code loop} for {@code endpoint}, created on first use with the allocator of the connection
      * that asked. Must be called on {@code loop}.
      */
     public ConnectionPool pool(EventLoop loop, Endpoint endpoint, ByteBufAllocator alloc) {
+        return pool(loop, endpoint, alloc, null);
+    }
+
+    /**
+     * As {@link #pool(EventLoop, Endpoint, ByteBufAllocator)}; a pool created now connects as {@code direct} says
+     * when it is not null (asked only on creation), with {@code endpoint} as its key.
+     */
+    public ConnectionPool pool(EventLoop loop, Endpoint endpoint, ByteBufAllocator alloc, Supplier<Direct> direct) {
         assert loop.inEventLoop();
         LoopPools lp = byLoop.get(loop);
         if (lp == null) {
@@ -50,7 +64,8 @@ public final class ConnectionPools implements AutoCloseable {
         }
         ConnectionPool p = lp.byEndpoint.get(endpoint);
         if (p == null) {
-            p = new ConnectionPool(loop, endpoint, config, channelClass, alloc, resolver);
+            p = new ConnectionPool(loop, endpoint, config, channelClass, alloc, resolver,
+                    direct == null ? null : direct.get());
             lp.byEndpoint.put(endpoint, p);
             if (closed) {
                 p.close();

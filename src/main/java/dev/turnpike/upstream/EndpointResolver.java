@@ -15,15 +15,18 @@ import java.util.function.BiConsumer;
  * that asked.
  */
 final class EndpointResolver {
-    private static final long TTL_NANOS = 30_000_000_000L;
 
     private record Cached(InetSocketAddress address, long expiresAt) {}
 
     private final Executor blockingExecutor;
     private final ConcurrentHashMap<Endpoint, Cached> cache = new ConcurrentHashMap<>();
 
-    EndpointResolver(Executor blockingExecutor) {
+    private final long ttlNanos;
+
+    /** @param ttlNanos how long an answer is used (a cluster's {@code dns_refresh}); 0 looks up every time */
+    EndpointResolver(Executor blockingExecutor, long ttlNanos) {
         this.blockingExecutor = blockingExecutor;
+        this.ttlNanos = ttlNanos;
     }
 
     void resolve(Endpoint endpoint, EventLoop loop, BiConsumer<InetSocketAddress, Throwable> callback) {
@@ -38,7 +41,7 @@ final class EndpointResolver {
                 Throwable failure = null;
                 try {
                     address = new InetSocketAddress(InetAddress.getByName(endpoint.host()), endpoint.port());
-                    cache.put(endpoint, new Cached(address, System.nanoTime() + TTL_NANOS));
+                    cache.put(endpoint, new Cached(address, System.nanoTime() + ttlNanos));
                 } catch (Exception e) {
                     failure = e;
                 }

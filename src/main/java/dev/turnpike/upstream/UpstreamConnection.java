@@ -4,9 +4,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
-
-import java.util.concurrent.TimeUnit;
 
 /**
  * One HTTP/1.1 connection to an endpoint, owned by the {@link ConnectionPool} of its event loop. It is the
@@ -31,9 +28,6 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
 
         /** The connection closed while attached; {@code cause} is the error that closed it, if any. */
         void onClosed(Throwable cause);
-
-        /** The deadline set with {@link #armTimer} passed (at most one slice late). */
-        default void onTimeout() {}
     }
 
     private final ConnectionPool pool;
@@ -41,15 +35,9 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     private Listener listener;
     private Throwable failure;
     long idleSince;
-
-    // One timer per connection, re-armed lazily: exchanges move the deadline instead of scheduling and
-    // cancelling a task each. The task never sleeps longer than the slice, so a deadline earlier than the one it
-    // sleeps for is never missed by more than that.
-    private final Runnable timerTask = this::onTimer;
-    private ScheduledFuture<?> timer;
-    private boolean timerArmed;
-    private long timerDeadline;
-    private long timerSlice;
+    /** When the connection was established, and how many requests it carried (for the pool's limits). */
+    long createdAt;
+    long uses;
 
     UpstreamConnection(ConnectionPool pool, Channel channel) {
         this.pool = pool;
@@ -75,60 +63,13 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
      */
     public void release(boolean reusable) {
         listener = null;
-        timerArmed = false;
         pool.release(this, reusable);
     }
 
     /** Closes the connection; the current listener hears nothing more. */
     public void close() {
         listener = null;
-        timerArmed = false;
         channel.close();
-    }
-
-    /**
-     * Tells the attached listener {@link Listener#onTimeout} once {@code timeoutNanos} have passed, unless
-     * re-armed or disarmed before; the check runs at least every {@code sliceNanos}. Event loop only.
-     */
-    public void armTimer(long timeoutNanos, long sliceNanos) {
-        long now = System.nanoTime();
-        timerDeadline = now + timeoutNanos;
-        timerArmed = true;
-        if (timer == null) {
-            timerSlice = sliceNanos;
-            timer = channel.eventLoop().schedule(timerTask, Math.min(timeoutNanos, sliceNanos), TimeUnit.NANOSECONDS);
-        } else if (sliceNanos < timerSlice) {
-            timer.cancel(false);
-            timerSlice = sliceNanos;
-            timer = channel.eventLoop().schedule(timerTask, Math.min(timeoutNanos, sliceNanos), TimeUnit.NANOSECONDS);
-        }
-    }
-
-    /** Moves an armed deadline to {@code timeoutNanos} from now. */
-    public void touchTimer(long timeoutNanos) {
-        if (timerArmed) {
-            timerDeadline = System.nanoTime() + timeoutNanos;
-        }
-    }
-
-    public void disarmTimer() {
-        timerArmed = false;
-    }
-
-    private void onTimer() {
-        timer = null;
-        Listener l = listener;
-        if (!timerArmed || l == null || !channel.isActive()) {
-            return; // stays unscheduled until the next armTimer
-        }
-        long now = System.nanoTime();
-        if (now - timerDeadline < 0) {
-            timer = channel.eventLoop().schedule(timerTask, Math.min(timerDeadline - now, timerSlice),
-                    TimeUnit.NANOSECONDS);
-            return;
-        }
-        timerArmed = false;
-        l.onTimeout();
     }
 
     // ---- pipeline events -------------------------------------------------------------------------------
@@ -173,11 +114,6 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         Listener l = listener;
         listener = null;
-        timerArmed = false;
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
-        }
         pool.closed(this);
         if (l != null) {
             l.onClosed(failure);

@@ -3,6 +3,8 @@ package dev.turnpike.upstream.cluster;
 import dev.turnpike.config.ClusterConfig;
 import dev.turnpike.config.ClusterConfig.Address;
 import dev.turnpike.config.ClusterConfig.EndpointConfig;
+import dev.turnpike.upstream.ConnectionPool;
+import dev.turnpike.upstream.ConnectionPools;
 import dev.turnpike.upstream.Endpoint;
 import dev.turnpike.upstream.PoolConfig;
 import dev.turnpike.upstream.health.ActiveHealthChecker;
@@ -18,6 +20,8 @@ import dev.turnpike.upstream.lb.LbOptions;
 import dev.turnpike.upstream.lb.PickContext;
 import dev.turnpike.upstream.lb.PickResult;
 import dev.turnpike.upstream.lb.Ticker;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import org.slf4j.Logger;
@@ -87,6 +91,8 @@ public final class ClusterRuntime implements AutoCloseable {
     private final StageTimeouts timeouts;
     private final StickyCookie stickyCookie;
     private final PoolConfig poolConfig;
+    private final ConnectionPools pools;
+    private final Class<? extends SocketChannel> channelClass;
     private final AtomicBoolean started = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -138,6 +144,8 @@ public final class ClusterRuntime implements AutoCloseable {
         this.timeouts = StageTimeouts.of(config.timeouts());
         this.stickyCookie = config.loadBalancing().sticky().map(StickyCookie::of).orElse(null);
         this.poolConfig = poolConfig(config);
+        this.pools = new ConnectionPools(poolConfig, channelClass, blockingExecutor);
+        this.channelClass = channelClass;
 
         List<AutoCloseable> built = new ArrayList<>();
         try {
@@ -218,7 +226,9 @@ public final class ClusterRuntime implements AutoCloseable {
         Duration idle = p.idleTimeout() == null || p.idleTimeout().isNegative() || p.idleTimeout().isZero()
                 ? PoolConfig.DEFAULT_IDLE_EXPIRY : p.idleTimeout();
         return new PoolConfig(base.connectTimeout(), base.maxIdlePerLoop(), idle, base.maxResponseLine(),
-                base.maxResponseHeaderSize(), base.maxContentPiece());
+                base.maxResponseHeaderSize(), base.maxContentPiece(), p.maxRequestsPerConnection(),
+                p.maxConnectionLifetime(), config.dnsRefresh(), p.maxConnections(), p.maxPending(),
+                p.pendingTimeout());
     }
 
     // ---------------------------------------------------------------------------------------------- lifecycle
@@ -246,6 +256,7 @@ public final class ClusterRuntime implements AutoCloseable {
         closeQuietly(outlier);
         closeQuietly(unixOutlier);
         closeQuietly(balancer);
+        closeQuietly(pools);
     }
 
     private void closeQuietly(AutoCloseable c) {
@@ -406,6 +417,26 @@ public final class ClusterRuntime implements AutoCloseable {
      */
     public PoolConfig poolConfig() {
         return poolConfig;
+    }
+
+    /**
+     * The cluster's connections: one pool per (event loop, endpoint), shared by every route that proxies to this
+     * cluster. Closing the runtime closes the idle connections; those in use close when their exchange ends.
+     */
+    public ConnectionPools pools() {
+        return pools;
+    }
+
+    /**
+     * The pool of {@code loop} for {@code target}: a TCP endpoint's, or a Unix socket's (connected with the domain
+     * socket channel of the loop's transport). Must be called on {@code loop}.
+     */
+    public ConnectionPool pool(EventLoop loop, UpstreamTarget target, ByteBufAllocator alloc) {
+        return switch (target) {
+            case UpstreamTarget.Tcp t -> pools.pool(loop, t.endpoint(), alloc);
+            case UpstreamTarget.Unix u -> pools.pool(loop, u.key(), alloc, () -> new ConnectionPools.Direct(
+                    UpstreamTarget.Unix.channelClass(channelClass), u.socketAddress(channelClass)));
+        };
     }
 
     /** How often host names are resolved again ({@code dns_refresh}): the TTL of the pools' name cache. */

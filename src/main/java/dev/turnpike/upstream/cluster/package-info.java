@@ -23,8 +23,9 @@
  *
  * <p>Must not: do I/O on the request path; know about exchanges, HTTP messages or routes (the proxy adapts its exchange
  * to a {@link dev.turnpike.upstream.lb.PickContext} and classifies failures into
- * {@link dev.turnpike.upstream.cluster.RetryPolicy.FailureKind} and {@code Outcome}); own connections (phase B
- * attaches the pools, see below).
+ * {@link dev.turnpike.upstream.cluster.RetryPolicy.FailureKind} and {@code Outcome}). A runtime does own its
+ * connection pools ({@code ClusterRuntime.pools()}: one pool per event loop and endpoint, shared by every route to the
+ * cluster), but never touches them on its own: the proxy takes and returns connections on its event loop.
  *
  * <h2>Unix sockets: the Endpoint proposal</h2>
  * The balancer and health code key endpoints by {@link dev.turnpike.upstream.Endpoint}, a (host, port) record. Until it
