@@ -23,7 +23,7 @@ public final class ErrorResponder {
     public static final AsciiString APPLICATION_JSON = AsciiString.cached("application/json");
 
     public FullHttpResponse build(Exchange exchange, HttpResponseStatus status, String detail) {
-        boolean json = prefersJson(exchange.requestHeaders().get(HttpHeaderNames.ACCEPT));
+        boolean json = ContentNegotiation.prefersJson(exchange.requestHeaders().get(HttpHeaderNames.ACCEPT));
         String body = customBody(exchange.routeErrorPages(), status.code(), json)
                 .or(() -> customBody(exchange.siteErrorPages(), status.code(), json))
                 .orElse(null);
@@ -49,39 +49,6 @@ public final class ErrorResponder {
     private static boolean looksLikeJson(String body, boolean preferredJson) {
         String t = body.stripLeading();
         return t.startsWith("{") || t.startsWith("[") ? true : preferredJson && !t.startsWith("<");
-    }
-
-    /**
-     * JSON when the client names application/json (or a +json type) and ranks it above text/html; a plain
-     * browser Accept or none gives HTML.
-     */
-    static boolean prefersJson(String accept) {
-        if (accept == null) {
-            return false;
-        }
-        double json = -1;
-        double html = -1;
-        for (String part : accept.split(",")) {
-            String[] params = part.trim().split(";");
-            String type = params[0].trim().toLowerCase(java.util.Locale.ROOT);
-            double q = 1.0;
-            for (int i = 1; i < params.length; i++) {
-                String p = params[i].trim();
-                if (p.startsWith("q=") || p.startsWith("Q=")) {
-                    try {
-                        q = Double.parseDouble(p.substring(2));
-                    } catch (NumberFormatException e) {
-                        q = 0;
-                    }
-                }
-            }
-            if (type.equals("application/json") || type.endsWith("+json")) {
-                json = Math.max(json, q);
-            } else if (type.equals("text/html")) {
-                html = Math.max(html, q);
-            }
-        }
-        return json > 0 && json >= html;
     }
 
     private static String defaultHtml(HttpResponseStatus status, String detail, String requestId) {

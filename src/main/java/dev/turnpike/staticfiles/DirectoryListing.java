@@ -2,6 +2,7 @@ package dev.turnpike.staticfiles;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.turnpike.http.ContentNegotiation;
 import dev.turnpike.http.ErrorResponder;
 
 import java.io.ByteArrayOutputStream;
@@ -112,36 +113,7 @@ public final class DirectoryListing {
                 }
             }
         }
-        return prefersJson(accept);
-    }
-
-    static boolean prefersJson(String accept) {
-        if (accept == null) {
-            return false;
-        }
-        double json = -1;
-        double html = -1;
-        for (String part : accept.split(",")) {
-            String[] params = part.split(";");
-            String type = params[0].strip().toLowerCase(Locale.ROOT);
-            double q = 1.0;
-            for (int i = 1; i < params.length; i++) {
-                String p = params[i].strip();
-                if (p.length() >= 2 && (p.charAt(0) == 'q' || p.charAt(0) == 'Q') && p.charAt(1) == '=') {
-                    try {
-                        q = Double.parseDouble(p.substring(2).strip());
-                    } catch (NumberFormatException e) {
-                        q = 0;
-                    }
-                }
-            }
-            if (type.equals("application/json") || (type.startsWith("application/") && type.endsWith("+json"))) {
-                json = Math.max(json, q);
-            } else if (type.equals("text/html") || type.equals("application/xhtml+xml")) {
-                html = Math.max(html, q);
-            }
-        }
-        return json > 0 && json > html;
+        return ContentNegotiation.prefersJson(accept);
     }
 
     /**

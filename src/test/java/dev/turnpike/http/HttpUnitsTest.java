@@ -55,9 +55,12 @@ class HttpUnitsTest {
             "text/html;q=0.5, application/json|true",
             "application/json;q=0.5, text/html|false",
             "application/json;q=0|false",
-            "APPLICATION/JSON|true"})
+            "APPLICATION/JSON|true",
+            "application/json, text/html|false",
+            "application/xhtml+xml, application/json;q=0.9|false",
+            "application/json;q=1.0, text/html;q=0.99|true"})
     void jsonIsChosenOnlyWhenRankedAboveHtml(String accept, boolean json) {
-        assertThat(ErrorResponder.prefersJson(accept)).isEqualTo(json);
+        assertThat(ContentNegotiation.prefersJson(accept)).isEqualTo(json);
     }
 
     @Test
