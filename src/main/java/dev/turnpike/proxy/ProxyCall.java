@@ -476,28 +476,22 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     @Override
     public void onContent(HttpContent content) {
-        if (finished || responseDone) {
-            content.release();
-            return;
-        }
-        if (conn == null) {
-            hold(content);
-            return;
-        }
-        sendBodyPart(content);
+        onRequestBodyPart(content);
     }
 
     @Override
     public void onEnd(LastHttpContent last) {
+        onRequestBodyPart(last);
+    }
+
+    private void onRequestBodyPart(HttpContent part) {
         if (finished || responseDone) {
-            last.release();
-            return;
+            part.release();
+        } else if (conn == null) {
+            hold(part);
+        } else {
+            sendBodyPart(part);
         }
-        if (conn == null) {
-            hold(last);
-            return;
-        }
-        sendBodyPart(last);
     }
 
     private void sendBodyPart(HttpContent part) {
