@@ -138,7 +138,8 @@ class ActiveHealthCheckerTest {
         await(() -> view(health, s).checkSuccesses() >= 1, () -> "a first pass");
 
         u.status = 503;
-        await(() -> s.health() == Health.DOWN, () -> "down: " + view(health, s));
+        // The listener runs on the event loop just after the state changes: wait for it too.
+        await(() -> s.health() == Health.DOWN && failuresSeenAtDown.get() >= 0, () -> "down: " + view(health, s));
 
         assertThat(failuresSeenAtDown).hasValue(3);
         assertThat(s.downReason()).isEqualTo("health check: status 503 (expected 200-399)");
@@ -147,7 +148,7 @@ class ActiveHealthCheckerTest {
 
         base200.set(u.served(200));
         u.status = 200;
-        await(() -> s.health() == Health.UP, () -> "up: " + view(health, s));
+        await(() -> s.health() == Health.UP && passesSeenAtUp.get() >= 0, () -> "up: " + view(health, s));
 
         assertThat(passesSeenAtUp).hasValue(2);
         assertThat(s.downReason()).isNull();
