@@ -26,12 +26,6 @@ public record TurnpikeConfig(
         clusters = List.copyOf(clusters);
     }
 
-    /** A configuration without clusters. */
-    public TurnpikeConfig(String source, ServerSettings server, List<ListenerConfig> listeners, List<SiteConfig> sites,
-                          AccessLogConfig accessLog) {
-        this(source, server, listeners, sites, accessLog, List.of());
-    }
-
     public java.util.Optional<ClusterConfig> cluster(String name) {
         return clusters.stream().filter(c -> c.name().equals(name)).findFirst();
     }
