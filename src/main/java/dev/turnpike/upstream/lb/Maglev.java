@@ -11,19 +11,14 @@ import java.util.Arrays;
  * one of N endpoints moves about 1/N of the keys (slightly more than a ring). When the owner is unusable the key is
  * rehashed a few times, then the next usable member is taken. No key: round robin.
  */
-public final class Maglev implements Selector {
+public final class Maglev extends HashSelector {
     public static final String NAME = "maglev";
     private static final int REHASHES = 8;
 
-    private final Tier tier;
-    private final HashKey key;
     private final int[] table;
-    private final RoundRobin fallback;
 
     public Maglev(Tier tier, LbOptions options) {
-        this.tier = tier;
-        this.key = options.hashKey();
-        this.fallback = new RoundRobin(tier, options);
+        super(tier, options);
         int n = tier.size();
         int m = options.maglevTableSize() > 0 ? nextPrime(options.maglevTableSize())
                 : nextPrime((int) Math.min(LbOptions.MAX_MAGLEV_TABLE_SIZE, Math.max(65537L, 100L * n)));
@@ -91,14 +86,6 @@ public final class Maglev implements Selector {
     }
 
     @Override
-    public EndpointState select(PickContext ctx, boolean avoidTried) {
-        Object value = key.value(ctx);
-        if (value == null) {
-            return fallback.select(ctx, avoidTried);
-        }
-        return selectHash(HashKey.hashValue(value), ctx, avoidTried);
-    }
-
     EndpointState selectHash(long hash, PickContext ctx, boolean avoidTried) {
         int m = table.length;
         long h = hash;

@@ -13,20 +13,15 @@ import java.util.Arrays;
  * <p>Memory 12 bytes per point (sorted {@code long[]} + owner {@code int[]}); pick = one hash + one binary search.
  * The table is built over the tier's members, so it follows health changes with the same minimal disruption.
  */
-public final class RingHash implements Selector {
+public final class RingHash extends HashSelector {
     public static final String NAME = "ring_hash";
     private static final int MAX_WALK = 256;
 
-    private final Tier tier;
-    private final HashKey key;
     private final long[] points;   // unsigned hashes with the sign bit flipped, so signed order = unsigned order
     private final int[] owners;
-    private final RoundRobin fallback;
 
     public RingHash(Tier tier, LbOptions options) {
-        this.tier = tier;
-        this.key = options.hashKey();
-        this.fallback = new RoundRobin(tier, options);
+        super(tier, options);
         int n = tier.size();
         int g = 0;
         for (int i = 0; i < n; i++) {
@@ -90,14 +85,6 @@ public final class RingHash implements Selector {
     }
 
     @Override
-    public EndpointState select(PickContext ctx, boolean avoidTried) {
-        Object value = key.value(ctx);
-        if (value == null) {
-            return fallback.select(ctx, avoidTried);
-        }
-        return selectHash(HashKey.hashValue(value), ctx, avoidTried);
-    }
-
     EndpointState selectHash(long hash, PickContext ctx, boolean avoidTried) {
         int pos = Arrays.binarySearch(points, hash ^ Long.MIN_VALUE);
         if (pos < 0) {
