@@ -2,6 +2,7 @@ package dev.turnpike.proxy;
 
 import dev.turnpike.http.BodySink;
 import dev.turnpike.http.Exchange;
+import dev.turnpike.upstream.ClusterLimitException;
 import dev.turnpike.upstream.ConnectionPool;
 import dev.turnpike.upstream.PoolExhaustedException;
 import dev.turnpike.upstream.UpstreamConnection;
@@ -57,6 +58,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     private static final int PHASE_RESPONSE = 1;
     private static final int PHASE_BODY = 2;
+    private static final int PHASE_SEND = 3;
 
     private final ProxyHandler proxy;
     private final Exchange exchange;
@@ -65,6 +67,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private final boolean hasBody;
     private final long responseTimeoutNanos;
     private final long idleTimeoutNanos;
+    private final long sendTimeoutNanos;  // from the request head's write to the last part's write completing; 0 = off
 
     // ---- cluster form (all null / zero for the URL form) ----
     private final ClusterRuntime cluster;
@@ -122,6 +125,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         this.cluster = null;
         this.responseTimeoutNanos = proxy.responseTimeoutNanos;
         this.idleTimeoutNanos = proxy.idleTimeoutNanos;
+        this.sendTimeoutNanos = 0;
         if (proxy.mirror != null) {
             initBodyKeeping(false, proxy.mirror.cluster().retryPolicy().bufferBody());
         }
@@ -136,6 +140,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         this.cluster = cluster;
         this.responseTimeoutNanos = cluster.timeouts().firstByteNanos();
         this.idleTimeoutNanos = cluster.timeouts().idleNanos();
+        this.sendTimeoutNanos = Math.max(0, cluster.timeouts().sendNanos());
         initBodyKeeping(cluster.retryPolicy().maxRetries() > 0, cluster.retryPolicy().bufferBody());
     }
 
@@ -415,6 +420,11 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         LOG.debug("connect to upstream {} failed: {}", pool.endpoint(), cause.toString());
+        if (cause instanceof ClusterLimitException) {
+            endAttempt(Outcome.CANCELLED); // the cluster's own limit (circuit breaker), not the endpoint's failure
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "The upstream cluster is at its connection limit.");
+            return;
+        }
         if (cause instanceof PoolExhaustedException) {
             endAttempt(Outcome.CANCELLED); // our own limit, not the endpoint's failure
             fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "The upstream connection pool is full.");
@@ -440,6 +450,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         connReused = reused;
         anyResponse = false;
         Channel ch = c.channel();
+        if (sendTimeoutNanos > 0) {
+            arm(PHASE_SEND, sendTimeoutNanos); // until the last part's write completes (operationComplete)
+        }
         ch.write(request, ch.voidPromise());
         if (kept != null) {
             // A retry: resend the body parts the earlier attempt sent (copies; the kept ones stay for another retry).
@@ -525,7 +538,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private void writeLast(LastHttpContent last) {
         requestEnded = true;
         conn.channel().writeAndFlush(last).addListener(this);
-        if (!headReceived) {
+        if (!headReceived && sendTimeoutNanos == 0) {
             arm(PHASE_RESPONSE, responseTimeoutNanos);
         }
     }
@@ -556,6 +569,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         if (future.isSuccess()) {
             requestWritten = true;
+            if (phase == PHASE_SEND && !headReceived && !finished) {
+                arm(PHASE_RESPONSE, responseTimeoutNanos); // sent: the wait for the response head starts
+            }
             if (responseDone) {
                 conn = null;
                 c.release(reusable);
@@ -860,7 +876,11 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             timer = exchange.eventLoop().schedule(this, deadline - now, TimeUnit.NANOSECONDS);
             return;
         }
-        if (phase == PHASE_RESPONSE) {
+        if (phase == PHASE_SEND) {
+            LOG.debug("upstream {} did not take the request in time", pool.endpoint());
+            endAttempt(Outcome.TIMEOUT);
+            fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not take the request in time.");
+        } else if (phase == PHASE_RESPONSE) {
             LOG.debug("upstream {} did not respond in time", pool.endpoint());
             endAttempt(Outcome.TIMEOUT);
             if (retryAfter(RetryPolicy.FailureKind.TIMEOUT, 0)) {

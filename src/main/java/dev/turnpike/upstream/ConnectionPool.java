@@ -58,13 +58,17 @@ public final class ConnectionPool {
     private ScheduledFuture<?> sweep;
     private int open;
     private boolean closed;
+    /** Limits shared with other pools (the cluster's circuit breaker), or null. */
+    private final ConnectionLimiter limiter;
 
     /**
      * @param direct for a Unix-socket endpoint: the domain-socket channel class and address ({@code endpoint} is then
      *               only its key); null for TCP
      */
     ConnectionPool(EventLoop loop, Endpoint endpoint, PoolConfig config, Class<? extends SocketChannel> channelClass,
-                   ByteBufAllocator alloc, EndpointResolver resolver, ConnectionPools.Direct direct) {
+                   ByteBufAllocator alloc, EndpointResolver resolver, ConnectionPools.Direct direct,
+                   ConnectionLimiter limiter) {
+        this.limiter = limiter;
         this.loop = loop;
         this.endpoint = endpoint;
         this.resolver = resolver;
@@ -155,6 +159,11 @@ public final class ConnectionPool {
                         + " is full: " + maxConnections + " connections and " + waiters.size() + " waiting"));
                 return;
             }
+            if (limiter != null && !limiter.tryAcquirePending()) {
+                callback.connectFailed(new ClusterLimitException("the cluster of " + endpoint
+                        + " is at its limit of requests waiting for a connection"));
+                return;
+            }
             Waiter w = new Waiter(callback);
             w.timer = loop.schedule(w, pendingTimeoutNanos, TimeUnit.NANOSECONDS);
             waiters.add(w);
@@ -180,6 +189,7 @@ public final class ConnectionPool {
         @Override
         public void run() {
             if (waiters.remove(this)) {
+                releasePending();
                 callback.connectFailed(new PoolExhaustedException("no connection to " + endpoint
                         + " became free within the pending timeout"));
             }
@@ -191,11 +201,29 @@ public final class ConnectionPool {
         while (!waiters.isEmpty() && open + connecting < maxConnections) {
             Waiter w = waiters.poll();
             w.timer.cancel(false);
+            releasePending();
             open(w.callback);
         }
     }
 
+    private void releasePending() {
+        if (limiter != null) {
+            limiter.releasePending();
+        }
+    }
+
+    private void releaseSlot() {
+        if (limiter != null) {
+            limiter.releaseConnection();
+        }
+    }
+
     private void open(ConnectCallback callback) {
+        if (limiter != null && !limiter.tryAcquireConnection()) {
+            callback.connectFailed(new ClusterLimitException("the cluster of " + endpoint
+                    + " is at its connection limit"));
+            return;
+        }
         connecting++;
         if (literalAddress != null) {
             connect(literalAddress, callback);
@@ -203,6 +231,7 @@ public final class ConnectionPool {
             resolver.resolve(endpoint, loop, (address, failure) -> {
                 if (failure != null) {
                     connecting--;
+                    releaseSlot();
                     callback.connectFailed(failure);
                     serveWaiters();
                 } else {
@@ -220,15 +249,18 @@ public final class ConnectionPool {
                 UpstreamConnection c = ch.pipeline().get(UpstreamConnection.class);
                 connecting--;
                 if (c == null || !ch.isActive()) {
+                    releaseSlot();
                     callback.connectFailed(new java.nio.channels.ClosedChannelException());
                     serveWaiters();
                     return;
                 }
                 open++;
+                c.limiterSlot = limiter != null;
                 c.createdAt = System.nanoTime();
                 callback.connected(c);
             } else {
                 connecting--;
+                releaseSlot();
                 callback.connectFailed(future.cause());
                 serveWaiters();
             }
@@ -252,6 +284,7 @@ public final class ConnectionPool {
         if (w != null) {
             // Someone waits for a connection: it gets this one rather than the idle list.
             w.timer.cancel(false);
+            releasePending();
             c.idleSince = System.nanoTime();
             w.callback.connected(c);
             return;
@@ -277,6 +310,10 @@ public final class ConnectionPool {
             idle.remove(c);
         }
         open--;
+        if (c.limiterSlot) {
+            c.limiterSlot = false;
+            releaseSlot();
+        }
         serveWaiters();
     }
 
@@ -307,6 +344,7 @@ public final class ConnectionPool {
         Waiter w;
         while ((w = waiters.poll()) != null) {
             w.timer.cancel(false);
+            releasePending();
             w.callback.connectFailed(new PoolExhaustedException("the connection pool to " + endpoint + " closed"));
         }
         UpstreamConnection c;

@@ -26,12 +26,20 @@ public final class ConnectionPools implements AutoCloseable {
     }
 
     private final PoolConfig config;
+    private final ConnectionLimiter limiter;
     private final Class<? extends SocketChannel> channelClass;
     private final EndpointResolver resolver;
     private final ConcurrentHashMap<EventLoop, LoopPools> byLoop = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     public ConnectionPools(PoolConfig config, Class<? extends SocketChannel> channelClass, Executor blockingExecutor) {
+        this(config, channelClass, blockingExecutor, null);
+    }
+
+    /** @param limiter limits shared by all the pools (a cluster's circuit breaker), or null for none */
+    public ConnectionPools(PoolConfig config, Class<? extends SocketChannel> channelClass, Executor blockingExecutor,
+                           ConnectionLimiter limiter) {
+        this.limiter = limiter;
         this.config = config;
         this.channelClass = channelClass;
         this.resolver = new EndpointResolver(blockingExecutor, config.dnsTtl().toNanos());
@@ -65,7 +73,7 @@ public final class ConnectionPools implements AutoCloseable {
         ConnectionPool p = lp.byEndpoint.get(endpoint);
         if (p == null) {
             p = new ConnectionPool(loop, endpoint, config, channelClass, alloc, resolver,
-                    direct == null ? null : direct.get());
+                    direct == null ? null : direct.get(), limiter);
             lp.byEndpoint.put(endpoint, p);
             if (closed) {
                 p.close();

@@ -37,6 +37,8 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     long idleSince;
     /** When the connection was established, and how many requests it carried (for the pool's limits). */
     long createdAt;
+    /** The connection holds a slot of the pool's {@link ConnectionLimiter} (released when it closes). */
+    boolean limiterSlot;
     long uses;
 
     UpstreamConnection(ConnectionPool pool, Channel channel) {

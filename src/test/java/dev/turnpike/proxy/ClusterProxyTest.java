@@ -548,6 +548,79 @@ class ClusterProxyTest {
     }
 
     @Test
+    void theSendTimeoutEndsAnUploadTheUpstreamDoesNotReadWith504() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        closeables.add(release::countDown);
+        TestUpstream up = upstream((req, c) -> {
+            release.await(10, TimeUnit.SECONDS); // reads the head, never the body
+            return false;
+        });
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s]
+                    timeouts: { send: 300ms }
+                """.formatted(ep(up)), "{cluster: api}");
+        RawClient client = client(s);
+        int size = 8 * 1024 * 1024;
+        long t0 = System.nanoTime();
+        client.send("POST /api/upload HTTP/1.1\r\nHost: example.test\r\nContent-Length: " + size + "\r\n\r\n");
+        Thread writer = Thread.ofVirtual().start(() -> {
+            try {
+                byte[] chunk = new byte[64 * 1024];
+                for (int sent = 0; sent < size; sent += chunk.length) {
+                    client.send(chunk);
+                }
+            } catch (IOException e) {
+                // the server stopped reading the body once it answered
+            }
+        });
+        closeables.add(writer::interrupt);
+        RawClient.Response r = client.readHead();
+        assertThat(r.status).isEqualTo(504);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(2000);
+        var api = s.server().snapshot().clusters().require("api");
+        await(() -> api.endpoints().stream().allMatch(e -> e.inFlight() == 0));
+        // closed, not pooled: the circuit breaker's gauge counts the open connections even without a limit
+        await(() -> api.circuitBreaker().current(dev.turnpike.upstream.cluster.CircuitBreaker.Kind.CONNECTIONS) == 0);
+        assertSettled(s, "api");
+    }
+
+    @Test
+    void theClusterConnectionLimitAnswers503AndFreesItsSlots() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        closeables.add(release::countDown);
+        TestUpstream up = upstream((req, c) -> {
+            if (req.target.contains("slow")) {
+                release.await(10, TimeUnit.SECONDS);
+            }
+            ProxyHandlerTest.respond(c, 200, "Connection: close\r\n", "ok");
+            return false;
+        });
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s]
+                    limits: { max_connections: 1 }
+                """.formatted(ep(up)), "{cluster: api}");
+        RawClient first = client(s);
+        first.send(get("/api/slow1"));
+        assertThat(up.nextRequest().target).isEqualTo("/api/slow1");
+        RawClient second = client(s);
+        RawClient.Response refused = second.send(get("/api/slow2")).read();
+        assertThat(refused.status).isEqualTo(503);
+        assertThat(refused.bodyText()).contains("connection limit");
+        release.countDown();
+        assertThat(first.read().status).isEqualTo(200);
+
+        var breaker = s.server().snapshot().clusters().require("api").circuitBreaker();
+        assertThat(breaker.trips(dev.turnpike.upstream.cluster.CircuitBreaker.Kind.CONNECTIONS)).isEqualTo(1);
+        await(() -> breaker.current(dev.turnpike.upstream.cluster.CircuitBreaker.Kind.CONNECTIONS) == 0
+                && breaker.current(dev.turnpike.upstream.cluster.CircuitBreaker.Kind.PENDING) == 0);
+        assertThat(client(s).send(get("/api/after")).read().status).isEqualTo(200);
+        assertThat(up.connections.get()).isEqualTo(2);
+        assertSettled(s, "api");
+    }
+
+    @Test
     void overMaxConnectionsRequestsWaitInABoundedQueueAndTimeOutWith503() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         TestUpstream up = upstream((req, c) -> {

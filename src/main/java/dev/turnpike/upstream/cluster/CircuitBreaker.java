@@ -1,6 +1,7 @@
 package dev.turnpike.upstream.cluster;
 
 import dev.turnpike.config.ClusterConfig;
+import dev.turnpike.upstream.ConnectionLimiter;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
@@ -16,18 +17,18 @@ import java.util.concurrent.atomic.LongAdder;
  * <ul>
  *   <li>{@link #tryAcquireRequest()} when a client request is about to go to the cluster (before the first pick),
  *       {@link #releaseRequest()} when it ends, retries included (a retry is the same request).</li>
- *   <li>{@link #tryAcquirePending()} when an attempt has to wait for a connection (none idle, and a new one cannot
- *       be opened now: pool or cluster connection limit), {@link #releasePending()} when it gets one or gives
+ *   <li>{@link #tryAcquirePending()} when an attempt has to wait in a pool's queue for a connection (none idle, and
+ *       the pool's {@code max_connections} are in use), {@link #releasePending()} when it gets one or gives
  *       up (pending timeout, client gone).</li>
  *   <li>{@link #tryAcquireConnection()} before opening a new upstream connection, {@link #releaseConnection()} when
- *       the connect fails or the connection closes. A refused connection is not an error by itself: the attempt
- *       waits as pending (if {@link #tryAcquirePending()} allows) for a connection to free up, else it gets 503.</li>
+ *       the connect fails or the connection closes. The pools do this ({@code ConnectionLimiter}); a refused
+ *       connection or pending slot fails the attempt, which gets 503 at once.</li>
  * </ul>
  *
  * <p>Lock-free: a limited counter is a CAS loop that never goes over its limit; an unlimited one a plain atomic
  * increment (kept so that the gauges work).
  */
-public final class CircuitBreaker {
+public final class CircuitBreaker implements ConnectionLimiter {
 
     /** What a limit caps. */
     public enum Kind { REQUESTS, PENDING, CONNECTIONS }
@@ -76,10 +77,12 @@ public final class CircuitBreaker {
     // ------------------------------------------------------------------------------------------------ pending
 
     /** Takes a pending slot; false (a trip) when {@code max_pending} requests already wait for a connection. */
+    @Override
     public boolean tryAcquirePending() {
         return acquire(pending, maxPending, pendingTrips);
     }
 
+    @Override
     public void releasePending() {
         pending.decrementAndGet();
     }
@@ -87,10 +90,12 @@ public final class CircuitBreaker {
     // ------------------------------------------------------------------------------------------------ connections
 
     /** Takes a connection slot; false (a trip) when {@code max_connections} are open to the cluster. */
+    @Override
     public boolean tryAcquireConnection() {
         return acquire(connections, maxConnections, connectionTrips);
     }
 
+    @Override
     public void releaseConnection() {
         connections.decrementAndGet();
     }

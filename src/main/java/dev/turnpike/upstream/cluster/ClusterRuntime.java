@@ -144,7 +144,7 @@ public final class ClusterRuntime implements AutoCloseable {
         this.timeouts = StageTimeouts.of(config.timeouts());
         this.stickyCookie = config.loadBalancing().sticky().map(StickyCookie::of).orElse(null);
         this.poolConfig = poolConfig(config);
-        this.pools = new ConnectionPools(poolConfig, channelClass, blockingExecutor);
+        this.pools = new ConnectionPools(poolConfig, channelClass, blockingExecutor, circuitBreaker);
         this.channelClass = channelClass;
 
         List<AutoCloseable> built = new ArrayList<>();
