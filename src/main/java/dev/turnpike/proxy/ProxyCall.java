@@ -67,7 +67,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private final boolean hasBody;
     private final long responseTimeoutNanos;
     private final long idleTimeoutNanos;
-    private final long sendTimeoutNanos;  // from the request head's write to the last part's write completing; 0 = off
+    private final long sendTimeoutNanos;  // longest stall while writing the request to the upstream; 0 = off
 
     // ---- cluster form (all null / zero for the URL form) ----
     private final ClusterRuntime cluster;
@@ -509,6 +509,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     private void sendBodyPart(HttpContent part) {
         Channel ch = conn.channel();
+        touchSendDeadline();
         if (part instanceof LastHttpContent last) {
             if (last.content().isReadable() || !last.trailingHeaders().isEmpty()) {
                 bodyStarted = true;
@@ -734,7 +735,19 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         UpstreamConnection c = conn;
         if (bodyPaused && !finished && c != null && c.channel().isWritable()) {
             bodyPaused = false;
+            touchSendDeadline();
             exchange.resumeBody();
+        }
+    }
+
+    /**
+     * The send timeout bounds a stall, not the upload: like nginx's proxy_send_timeout, every part handed to the
+     * upstream and every time it drains its buffer again moves the deadline, so a slow client with a healthy
+     * upstream is never cut by it (the listener's request_body timeout covers a stalled client).
+     */
+    private void touchSendDeadline() {
+        if (phase == PHASE_SEND) {
+            deadline = System.nanoTime() + sendTimeoutNanos;
         }
     }
 

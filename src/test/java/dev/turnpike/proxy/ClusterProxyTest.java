@@ -586,6 +586,32 @@ class ClusterProxyTest {
     }
 
     @Test
+    void theSendTimeoutBoundsAStallNotASlowSteadyUpload() throws Exception {
+        TestUpstream up = upstream((req, c) -> {
+            byte[] body = req.readBody();
+            ProxyHandlerTest.respond(c, 200, "", "got " + body.length);
+            return true;
+        });
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [%s]
+                    timeouts: { send: 300ms }
+                """.formatted(ep(up)), "{cluster: api}");
+        RawClient client = client(s);
+        // 10 parts, 100 ms apart: the upload takes ~1 s, three times the send timeout, but never stalls.
+        client.send("POST /api/upload HTTP/1.1\r\nHost: example.test\r\nContent-Length: 10240\r\n\r\n");
+        byte[] part = new byte[1024];
+        for (int i = 0; i < 10; i++) {
+            Thread.sleep(100);
+            client.send(part);
+        }
+        RawClient.Response r = client.read();
+        assertThat(r.status).isEqualTo(200);
+        assertThat(r.bodyText()).isEqualTo("got 10240");
+        assertSettled(s, "api");
+    }
+
+    @Test
     void theClusterConnectionLimitAnswers503AndFreesItsSlots() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         closeables.add(release::countDown);
