@@ -178,7 +178,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     }
 
     void start() {
-        exchange.onAbort(this::onClientAbort);
+        exchange.onAbort(this::cancel);
         exchange.onWritabilityChanged(this::onClientWritabilityChanged);
         if (cluster != null) {
             if (!cluster.tryStartRequest()) {
@@ -588,14 +588,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     @Override
     public void onError(Throwable cause) {
         // The client's body failed (limit, timeout, disconnect): the connection answers the client itself.
-        if (finished) {
-            return;
-        }
-        finished = true;
-        done(Outcome.CANCELLED);
-        cancelTimer();
-        closeConnection();
-        releaseHeld();
+        cancel();
     }
 
     // ---- response (UpstreamConnection.Listener) -------------------------------------------------------------
@@ -798,7 +791,8 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     // ---- client side ------------------------------------------------------------------------------------------
 
-    private void onClientAbort() {
+    /** The client side is gone or failed: drop the upstream exchange without answering anyone. */
+    private void cancel() {
         if (finished) {
             return;
         }
