@@ -18,6 +18,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -29,6 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class ProxyHandlerTest {
     private static final long MIB = 1024 * 1024;
+    private static final long GIB = 1024 * MIB;
 
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
@@ -476,28 +478,33 @@ class ProxyHandlerTest {
         assertThat(c.send(get("/api/x")).read().bodyText()).isEqualTo("final");
     }
 
+    /**
+     * A 1 GiB upload to an upstream that stops reading twice (before the first byte and half way): each time
+     * Turnpike must stop taking bytes from the client instead of buffering them, and its direct memory must
+     * stay flat for the whole transfer.
+     */
     @Test
-    void uploadOf64MiBStreamsWithBoundedMemory() throws Exception {
-        long size = 64 * MIB;
+    void uploadOf1GiBToASlowUpstreamKeepsMemoryBounded() throws Exception {
+        long size = GIB;
         AtomicLong received = new AtomicLong();
         CountDownLatch startReading = new CountDownLatch(1);
+        CountDownLatch resumeReading = new CountDownLatch(1);
         TestUpstream up = upstream((req, c) -> {
-            startReading.await(10, TimeUnit.SECONDS);
+            startReading.await(30, TimeUnit.SECONDS);
             byte[] buf = new byte[64 * 1024];
-            long sum = 0;
             long at = 0;
+            boolean paused = false;
             int n;
             while ((n = req.body.read(buf)) > 0) {
-                for (int i = 0; i < n; i++) {
-                    if (buf[i] != pattern(at + i)) {
-                        throw new AssertionError("corrupt body at " + (at + i));
-                    }
-                }
+                check(buf, n, at);
                 at += n;
                 received.set(at);
-                sum += n;
+                if (!paused && at >= size / 2) {
+                    paused = true;
+                    resumeReading.await(30, TimeUnit.SECONDS);
+                }
             }
-            respond(c, 200, "", Long.toString(sum));
+            respond(c, 200, "", Long.toString(at));
             return true;
         });
         TestServer s = turnpike("\"" + up.url() + "\"", "",
@@ -506,7 +513,7 @@ class ProxyHandlerTest {
         try (MemorySampler memory = new MemorySampler(); Socket socket = new Socket()) {
             socket.setSendBufferSize(64 * 1024);
             socket.connect(new InetSocketAddress("127.0.0.1", s.port()));
-            socket.setSoTimeout(20_000);
+            socket.setSoTimeout(60_000);
             AtomicLong sent = new AtomicLong();
             Thread writer = Thread.ofPlatform().start(() -> {
                 try {
@@ -515,9 +522,7 @@ class ProxyHandlerTest {
                             .getBytes(StandardCharsets.ISO_8859_1));
                     byte[] block = new byte[64 * 1024];
                     for (long off = 0; off < size; off += block.length) {
-                        for (int i = 0; i < block.length; i++) {
-                            block[i] = pattern(off + i);
-                        }
+                        fill(block, off);
                         out.write(block);
                         sent.set(off + block.length);
                     }
@@ -531,7 +536,13 @@ class ProxyHandlerTest {
             assertThat(stalledAt).as("bytes taken from the client while the upstream does not read")
                     .isLessThan(24 * MIB);
             startReading.countDown();
-            writer.join(20_000);
+            awaitAtLeast(received, size / 2);
+            long stalledAgainAt = awaitStable(sent);
+            assertThat(stalledAgainAt - received.get()).as("bytes between client and a stalled upstream, half way")
+                    .isLessThan(24 * MIB);
+            resumeReading.countDown();
+            writer.join(120_000);
+            assertThat(writer.isAlive()).as("upload still running").isFalse();
 
             InputStream in = socket.getInputStream();
             String status = TestUpstream.readLine(in);
@@ -546,30 +557,32 @@ class ProxyHandlerTest {
         }
     }
 
+    /**
+     * A 1 GiB download read by a client that stops twice (after 1 MiB and half way): each time the upstream
+     * must be held back, and Turnpike's direct memory must stay flat for the whole transfer.
+     */
     @Test
-    void downloadOf64MiBToASlowClientStreamsWithBoundedMemory() throws Exception {
-        long size = 64 * MIB;
+    void downloadOf1GiBToASlowClientKeepsMemoryBounded() throws Exception {
+        long size = GIB;
         AtomicLong written = new AtomicLong();
         TestUpstream up = upstream((req, c) -> {
             c.socket.setSendBufferSize(64 * 1024);
             c.write("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + size + "\r\n\r\n");
             byte[] block = new byte[64 * 1024];
             for (long off = 0; off < size; off += block.length) {
-                for (int i = 0; i < block.length; i++) {
-                    block[i] = pattern(off + i);
-                }
+                fill(block, off);
                 c.out.write(block);
                 written.set(off + block.length);
             }
             c.out.flush();
             return true;
         });
-        TestServer s = turnpike("{upstream: \"" + up.url() + "\", idle_timeout: 5s}");
+        TestServer s = turnpike("{upstream: \"" + up.url() + "\", idle_timeout: 10s}");
         long before = directMemory();
         try (MemorySampler memory = new MemorySampler(); Socket socket = new Socket()) {
             socket.setReceiveBufferSize(64 * 1024);
             socket.connect(new InetSocketAddress("127.0.0.1", s.port()));
-            socket.setSoTimeout(20_000);
+            socket.setSoTimeout(60_000);
             socket.getOutputStream().write(get("/api/big").getBytes(StandardCharsets.ISO_8859_1));
             InputStream in = socket.getInputStream();
             assertThat(TestUpstream.readLine(in)).startsWith("HTTP/1.1 200");
@@ -578,18 +591,28 @@ class ProxyHandlerTest {
 
             byte[] buf = new byte[64 * 1024];
             long read = 0;
-            // A slow reader: a little, then nothing for a while. The upstream must be held back.
-            while (read < MIB) {
-                read += check(buf, in.read(buf), read);
+            for (long pauseAt : new long[] {MIB, size / 2}) {
+                while (read < pauseAt) {
+                    read += check(buf, in.read(buf, 0, (int) Math.min(buf.length, pauseAt - read)), read);
+                }
+                long heldAt = awaitStable(written);
+                assertThat(heldAt - read).as("bytes in flight for a client stalled at " + read).isLessThan(24 * MIB);
             }
-            long heldAt = awaitStable(written);
-            assertThat(heldAt - read).as("bytes in flight for a stalled client").isLessThan(24 * MIB);
             while (read < size) {
                 int n = in.read(buf, 0, (int) Math.min(buf.length, size - read));
-                assertThat(n).isPositive();
                 read += check(buf, n, read);
             }
             assertThat(memory.stop() - before).as("direct memory growth during the download").isLessThan(16 * MIB);
+        }
+    }
+
+    private static void awaitAtLeast(AtomicLong progress, long target) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (progress.get() < target) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("stuck at " + progress.get() + " of " + target + " bytes");
+            }
+            Thread.sleep(5);
         }
     }
 
@@ -612,14 +635,27 @@ class ProxyHandlerTest {
         throw new AssertionError("the transfer was not held back; at " + last + " bytes");
     }
 
+    /** {@code pattern(i)} for i in [0, 251 + 64 KiB): a block at any offset is a slice of it. */
+    private static final byte[] PATTERN = new byte[251 + 64 * 1024];
+
+    static {
+        for (int i = 0; i < PATTERN.length; i++) {
+            PATTERN[i] = pattern(i);
+        }
+    }
+
+    private static void fill(byte[] block, long offset) {
+        System.arraycopy(PATTERN, (int) (offset % 251), block, 0, block.length);
+    }
+
     private static int check(byte[] buf, int n, long offset) {
         if (n < 0) {
             throw new AssertionError("connection closed at " + offset);
         }
-        for (int i = 0; i < n; i++) {
-            if (buf[i] != pattern(offset + i)) {
-                throw new AssertionError("corrupt body at " + (offset + i));
-            }
+        int from = (int) (offset % 251);
+        int mismatch = Arrays.mismatch(buf, 0, n, PATTERN, from, from + n);
+        if (mismatch >= 0) {
+            throw new AssertionError("corrupt body at " + (offset + mismatch));
         }
         return n;
     }
