@@ -50,7 +50,10 @@ public final class ConnectionPools implements AutoCloseable {
     }
 
     /** How to reach an endpoint that is not a TCP host and port: a Unix socket's channel class and address. */
-    public record Direct(Class<? extends Channel> channelClass, SocketAddress address) {}
+    public record Direct(Class<? extends Channel> channelClass, SocketAddress address) {
+        /** The Host header sent to an endpoint reached directly, unless configured otherwise (as nginx does). */
+        public static final String HOST_HEADER = "localhost";
+    }
 
     /**
      * The pool of {@code loop} for {@code endpoint}, created on first use with the allocator of the connection

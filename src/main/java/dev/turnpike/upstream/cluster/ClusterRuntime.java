@@ -30,7 +30,6 @@ import org.slf4j.LoggerFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -65,11 +64,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * cluster.endRequest();                              // exactly once per successful tryStartRequest
  * }</pre>
  *
- * <p>Unix-socket endpoints are balanced, counted and ejected like TCP ones, identified by a synthetic key (see
- * {@link UpstreamTarget}). Active health checks probe TCP endpoints only (the checker connects over TCP); in a cluster
- * that mixes both with {@code health.active} configured, the Unix endpoints are kept in a separate
- * {@link ClusterHealth} with their own outlier detector (so {@code max_ejection_percent} counts each part on its
- * own) and are never probed; {@link #healthSnapshot()} merges both in configuration order.
+ * <p>Unix-socket endpoints are balanced, counted, probed and ejected like TCP ones, identified by a synthetic key (see
+ * {@link UpstreamTarget}); the pools and the active checker reach them through {@link ConnectionPools.Direct}.
  */
 public final class ClusterRuntime implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterRuntime.class);
@@ -78,13 +74,12 @@ public final class ClusterRuntime implements AutoCloseable {
     private final String name;
     private final List<EndpointState> endpoints;
     private final Map<EndpointState, UpstreamTarget> targets;
+    /** How the pools and the active checker reach the Unix-socket endpoints, by key. */
+    private final Map<Endpoint, ConnectionPools.Direct> directTargets;
     private final ClusterBalancer balancer;
     private final ClusterHealth health;
-    /** The Unix-socket endpoints when they must be kept away from the active checker; else null. */
-    private final ClusterHealth unixHealth;
     private final ActiveHealthChecker checker;
     private final OutlierDetector outlier;
-    private final OutlierDetector unixOutlier;
     private final RetryPolicy retryPolicy;
     private final RetryBudget retryBudget;
     private final CircuitBreaker circuitBreaker;
@@ -122,9 +117,8 @@ public final class ClusterRuntime implements AutoCloseable {
 
         EndpointSettings settings = endpointSettings(config, ticker);
         List<EndpointState> states = new ArrayList<>(config.endpoints().size());
-        List<EndpointState> tcp = new ArrayList<>();
-        List<EndpointState> unix = new ArrayList<>();
         Map<EndpointState, UpstreamTarget> byState = new IdentityHashMap<>();
+        Map<Endpoint, ConnectionPools.Direct> direct = new HashMap<>();
         for (EndpointConfig ec : config.endpoints()) {
             UpstreamTarget target = switch (ec.address()) {
                 case Address.Tcp t -> new UpstreamTarget.Tcp(new Endpoint(t.host(), t.port()));
@@ -133,10 +127,14 @@ public final class ClusterRuntime implements AutoCloseable {
             EndpointState s = new EndpointState(target.key(), ec.weight(), ec.backup(), settings);
             states.add(s);
             byState.put(s, target);
-            (target instanceof UpstreamTarget.Unix ? unix : tcp).add(s);
+            if (target instanceof UpstreamTarget.Unix u) {
+                direct.put(u.key(), new ConnectionPools.Direct(UpstreamTarget.Unix.channelClass(channelClass),
+                        u.socketAddress(channelClass)));
+            }
         }
         this.endpoints = List.copyOf(states);
         this.targets = Collections.unmodifiableMap(byState);
+        this.directTargets = Map.copyOf(direct);
 
         this.retryPolicy = RetryPolicy.of(config.retries());
         this.retryBudget = RetryBudget.of(config.retries());
@@ -152,16 +150,10 @@ public final class ClusterRuntime implements AutoCloseable {
             this.balancer = new ClusterBalancer(name, config.loadBalancing().policy(), lbOptions(config), endpoints,
                     blockingExecutor);
             built.add(balancer);
-            boolean active = config.health().active().isPresent();
-            boolean splitUnix = active && !unix.isEmpty();
-            this.health = new ClusterHealth(name, splitUnix ? tcp : endpoints, ticker);
-            this.unixHealth = splitUnix ? new ClusterHealth(name, unix, ticker) : null;
-            if (splitUnix) {
-                LOG.warn("cluster {}: active health checks do not probe Unix socket endpoints yet; {} of {} endpoints"
-                        + " rely on outlier detection only", name, unix.size(), endpoints.size());
-            }
-            this.checker = active
-                    ? new ActiveHealthChecker(health, config.health().active().get(), group, channelClass, resolver)
+            this.health = new ClusterHealth(name, endpoints, ticker);
+            this.checker = config.health().active().isPresent()
+                    ? new ActiveHealthChecker(health, config.health().active().get(), group, channelClass, resolver,
+                            ActiveHealthChecker.StartMode.ASSUME_UP, directTargets::get)
                     : null;
             if (checker != null) {
                 built.add(checker);
@@ -170,11 +162,6 @@ public final class ClusterRuntime implements AutoCloseable {
             this.outlier = passive.isPresent() ? new OutlierDetector(health, passive.get(), group.next()) : null;
             if (outlier != null) {
                 built.add(outlier);
-            }
-            this.unixOutlier = passive.isPresent() && unixHealth != null
-                    ? new OutlierDetector(unixHealth, passive.get(), group.next()) : null;
-            if (unixOutlier != null) {
-                built.add(unixOutlier);
             }
         } catch (RuntimeException e) {
             for (AutoCloseable c : built.reversed()) {
@@ -254,7 +241,6 @@ public final class ClusterRuntime implements AutoCloseable {
         }
         closeQuietly(checker);
         closeQuietly(outlier);
-        closeQuietly(unixOutlier);
         closeQuietly(balancer);
         closeQuietly(pools);
     }
@@ -347,9 +333,6 @@ public final class ClusterRuntime implements AutoCloseable {
             if (outlier != null) {
                 outlier.onResult(endpoint, o);
             }
-            if (unixOutlier != null) {
-                unixOutlier.onResult(endpoint, o); // ignores endpoints that are not its members
-            }
         }
     }
 
@@ -368,22 +351,9 @@ public final class ClusterRuntime implements AutoCloseable {
         return endpoints;
     }
 
-    /** Every endpoint's health (merged across the TCP and Unix parts, in configuration order), for the admin API. */
+    /** Every endpoint's health, in configuration order, for the admin API. */
     public HealthSnapshot healthSnapshot() {
-        HealthSnapshot main = health.snapshot();
-        if (unixHealth == null) {
-            return main;
-        }
-        HealthSnapshot other = unixHealth.snapshot();
-        Map<Endpoint, Integer> order = new HashMap<>();
-        for (int i = 0; i < endpoints.size(); i++) {
-            order.put(endpoints.get(i).endpoint(), i);
-        }
-        List<HealthSnapshot.EndpointView> views = new ArrayList<>(main.endpoints());
-        views.addAll(other.endpoints());
-        views.sort(Comparator.comparingInt(v -> order.getOrDefault(v.endpoint(), Integer.MAX_VALUE)));
-        return new HealthSnapshot(name, main.takenAt(), main.activeChecks(),
-                main.outlierDetection() || other.outlierDetection(), views);
+        return health.snapshot();
     }
 
     public ClusterBalancer balancer() {
@@ -434,8 +404,7 @@ public final class ClusterRuntime implements AutoCloseable {
     public ConnectionPool pool(EventLoop loop, UpstreamTarget target, ByteBufAllocator alloc) {
         return switch (target) {
             case UpstreamTarget.Tcp t -> pools.pool(loop, t.endpoint(), alloc);
-            case UpstreamTarget.Unix u -> pools.pool(loop, u.key(), alloc, () -> new ConnectionPools.Direct(
-                    UpstreamTarget.Unix.channelClass(channelClass), u.socketAddress(channelClass)));
+            case UpstreamTarget.Unix u -> pools.pool(loop, u.key(), alloc, () -> directTargets.get(u.key()));
         };
     }
 
@@ -451,13 +420,12 @@ public final class ClusterRuntime implements AutoCloseable {
 
     /** Whether outlier detection is on. */
     public boolean hasOutlierDetection() {
-        return outlier != null || unixOutlier != null;
+        return outlier != null;
     }
 
     /** Whether {@code endpoint} is ejected by outlier detection now. */
     public boolean isEjected(EndpointState endpoint) {
-        return (outlier != null && outlier.isEjected(endpoint))
-                || (unixOutlier != null && unixOutlier.isEjected(endpoint));
+        return outlier != null && outlier.isEjected(endpoint);
     }
 
     @Override

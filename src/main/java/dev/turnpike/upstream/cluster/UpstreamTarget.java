@@ -1,5 +1,6 @@
 package dev.turnpike.upstream.cluster;
 
+import dev.turnpike.upstream.ConnectionPools;
 import dev.turnpike.upstream.Endpoint;
 import dev.turnpike.upstream.lb.XxHash64;
 import io.netty.channel.Channel;
@@ -66,7 +67,7 @@ public sealed interface UpstreamTarget permits UpstreamTarget.Tcp, UpstreamTarge
     record Unix(Path path, Endpoint key) implements UpstreamTarget {
 
         /** The Host header sent to a Unix-socket upstream (as nginx does). */
-        public static final String HOST_HEADER = "localhost";
+        public static final String HOST_HEADER = ConnectionPools.Direct.HOST_HEADER;
 
         public Unix {
             Objects.requireNonNull(path, "path");

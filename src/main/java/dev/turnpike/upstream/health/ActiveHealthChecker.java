@@ -2,6 +2,7 @@ package dev.turnpike.upstream.health;
 
 import dev.turnpike.config.ClusterConfig.ActiveCheck;
 import dev.turnpike.config.Durations;
+import dev.turnpike.upstream.ConnectionPools;
 import dev.turnpike.upstream.Endpoint;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -40,6 +41,7 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.NoRouteToHostException;
+import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -54,6 +56,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 
 /**
  * Active health checks of one cluster: every endpoint is probed every {@code interval} plus a random jitter (up to
@@ -61,9 +64,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * so that endpoints do not align.
  *
  * <p>A probe uses a fresh connection, never a pooled one, made on this checker's event loop with the server's
- * transport. An HTTP probe sends {@code GET path HTTP/1.1} with {@code Host} (configured, else the endpoint's
- * authority), {@code Connection: close} and {@code User-Agent: Turnpike-Health-Check}; it passes when the status is
- * within {@code [statusFrom, statusTo]} and, if {@code bodyContains} is set, the first 64 KiB of the body contain it
+ * transport (a domain socket for a Unix-socket endpoint). An HTTP probe sends {@code GET path HTTP/1.1} with
+ * {@code Host} (configured, else the endpoint's authority, or {@code localhost} for a socket),
+ * {@code Connection: close} and {@code User-Agent: Turnpike-Health-Check}; it passes when the status is within {@code [statusFrom, statusTo]} and, if {@code bodyContains} is set, the first 64 KiB of the body contain it
  * (UTF-8 bytes). A TCP probe passes when the connect succeeds. The whole probe (name lookup, connect, response) is
  * bounded by {@code timeout}. Names are resolved by the {@link ProbeResolver}, off the event loop; nothing here
  * blocks.
@@ -105,6 +108,8 @@ public final class ActiveHealthChecker implements AutoCloseable {
     private final ProbeResolver resolver;
     private final StartMode startMode;
     private final Bootstrap bootstrap;
+    private final Bootstrap directBootstrap;
+    private final Function<Endpoint, ConnectionPools.Direct> directTargets;
     private final long intervalNanos;
     private final long timeoutNanos;
     private final double jitter;
@@ -127,7 +132,14 @@ public final class ActiveHealthChecker implements AutoCloseable {
     /** {@link StartMode#ASSUME_UP}. */
     public ActiveHealthChecker(ClusterHealth health, ActiveCheck check, EventLoopGroup group,
                                Class<? extends SocketChannel> channelClass, ProbeResolver resolver) {
-        this(health, check, group, channelClass, resolver, StartMode.ASSUME_UP);
+        this(health, check, group, channelClass, resolver, StartMode.ASSUME_UP, endpoint -> null);
+    }
+
+    /** With every endpoint reached over TCP. */
+    public ActiveHealthChecker(ClusterHealth health, ActiveCheck check, EventLoopGroup group,
+                               Class<? extends SocketChannel> channelClass, ProbeResolver resolver,
+                               StartMode startMode) {
+        this(health, check, group, channelClass, resolver, startMode, endpoint -> null);
     }
 
     /**
@@ -137,10 +149,13 @@ public final class ActiveHealthChecker implements AutoCloseable {
      * @param channelClass the client socket class of the group's transport
      * @param resolver     resolves host names off the event loop
      * @param startMode    how an endpoint is treated before its first probe
+     * @param directTargets for an endpoint that is not a TCP host and port (a Unix socket), how to reach it; null
+     *                     for TCP endpoints. A direct probe is not resolved, has no TCP options and sends
+     *                     {@code Host: localhost} unless the check names a host
      */
     public ActiveHealthChecker(ClusterHealth health, ActiveCheck check, EventLoopGroup group,
                                Class<? extends SocketChannel> channelClass, ProbeResolver resolver,
-                               StartMode startMode) {
+                               StartMode startMode, Function<Endpoint, ConnectionPools.Direct> directTargets) {
         this.health = Objects.requireNonNull(health, "health");
         this.check = validate(Objects.requireNonNull(check, "check"));
         this.loop = Objects.requireNonNull(group, "group").next();
@@ -159,13 +174,15 @@ public final class ActiveHealthChecker implements AutoCloseable {
         this.timeoutReason = "health check: timed out after " + Durations.format(check.timeout());
         this.expected = check.statusFrom() == check.statusTo() ? "expected " + check.statusFrom()
                 : "expected " + check.statusFrom() + "-" + check.statusTo();
-        this.bootstrap = new Bootstrap()
+        this.directTargets = Objects.requireNonNull(directTargets, "directTargets");
+        this.directBootstrap = new Bootstrap()
                 .group(loop)
-                .channel(Objects.requireNonNull(channelClass, "channelClass"))
                 .resolver(NoopAddressResolverGroup.INSTANCE)
-                .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                         (int) Math.max(1, Math.min(Integer.MAX_VALUE, check.timeout().toMillis())));
+        this.bootstrap = directBootstrap.clone()
+                .channel(Objects.requireNonNull(channelClass, "channelClass"))
+                .option(ChannelOption.TCP_NODELAY, true);
         health.attach(this);
     }
 
@@ -312,6 +329,8 @@ public final class ActiveHealthChecker implements AutoCloseable {
         final EndpointHealth h;
         final Endpoint endpoint;
         final InetSocketAddress literal;
+        /** How to reach a Unix-socket endpoint; null for TCP. */
+        final ConnectionPools.Direct direct;
         final String hostHeader;
         final Runnable run = () -> runCheck(this);
         long attempt;
@@ -325,8 +344,10 @@ public final class ActiveHealthChecker implements AutoCloseable {
         Probe(EndpointHealth h) {
             this.h = h;
             this.endpoint = h.state.endpoint();
-            this.literal = endpoint.literalAddress();
-            this.hostHeader = check.host().filter(s -> !s.isEmpty()).orElse(endpoint.hostHeader());
+            this.direct = directTargets.apply(endpoint);
+            this.literal = direct == null ? endpoint.literalAddress() : null;
+            this.hostHeader = check.host().filter(s -> !s.isEmpty())
+                    .orElse(direct == null ? endpoint.hostHeader() : ConnectionPools.Direct.HOST_HEADER);
         }
 
         boolean current(long id) {
@@ -344,8 +365,12 @@ public final class ActiveHealthChecker implements AutoCloseable {
         long now = System.nanoTime();
         p.nextAt = now + intervalNanos + jitterNanos();
         p.timeout = loop.schedule(() -> finish(p, id, timeoutReason), timeoutNanos, TimeUnit.NANOSECONDS);
+        if (p.direct != null) {
+            connect(p, id, directBootstrap.clone().channel(p.direct.channelClass()), p.direct.address());
+            return;
+        }
         if (p.literal != null) {
-            connect(p, id, p.literal);
+            connect(p, id, bootstrap, p.literal);
             return;
         }
         CompletionStage<InetSocketAddress> lookup;
@@ -364,7 +389,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
                     if (failure != null || address == null || address.isUnresolved()) {
                         finish(p, id, resolveReason(p, failure));
                     } else {
-                        connect(p, id, address);
+                        connect(p, id, bootstrap, address);
                     }
                 });
             } catch (RejectedExecutionException e) {
@@ -377,7 +402,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
         return jitter > 0 ? (long) (ThreadLocalRandom.current().nextDouble() * jitter * intervalNanos) : 0;
     }
 
-    private void connect(Probe p, long id, InetSocketAddress address) {
+    private void connect(Probe p, long id, Bootstrap how, SocketAddress address) {
         if (!p.current(id)) {
             return;
         }
@@ -391,7 +416,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
         } : Discard.INSTANCE;
         ChannelFuture f;
         try {
-            f = bootstrap.clone().handler(handler).connect(address);
+            f = how.clone().handler(handler).connect(address);
         } catch (RuntimeException e) {
             finish(p, id, "health check: connect failed: " + describe(e));
             return;

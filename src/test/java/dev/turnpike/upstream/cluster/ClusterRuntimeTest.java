@@ -20,9 +20,20 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -299,29 +310,69 @@ class ClusterRuntimeTest {
     }
 
     @Test
-    void unixEndpointsAreNotProbedButStillEjected() throws Exception {
-        TinyUpstream good = upstream();
-        ClusterRuntime c = build(cluster("mixed", unix("/nonexistent/turnpike-test.sock"),
-                tcp("127.0.0.1", good.port())).active(httpCheck(Duration.ofMillis(50), 1, 1))
-                .passive(outlier(0, 2)).build());
-        c.start();
-        EndpointState u = c.endpoints().get(0);
-        EndpointState t = c.endpoints().get(1);
-        await(() -> c.healthSnapshot().find(t.endpoint()).check() == HealthSnapshot.Check.UP,
-                () -> "TCP endpoint checked: " + c.healthSnapshot());
-        Thread.sleep(150); // a few intervals: the socket endpoint is never probed, so it stays up
-        HealthSnapshot snap = c.healthSnapshot();
-        assertThat(snap.endpoints()).extracting(HealthSnapshot.EndpointView::endpoint)
-                .containsExactly(u.endpoint(), t.endpoint());
-        assertThat(snap.find(u.endpoint()).check()).isEqualTo(HealthSnapshot.Check.OFF);
-        assertThat(u.isUp()).isTrue();
+    void unixEndpointsAreProbedAndEjectedLikeTcpOnes() throws Exception {
+        Path dir = Files.createTempDirectory("tp-health");
+        Path live = dir.resolve("live.sock");
+        List<String> probes = Collections.synchronizedList(new ArrayList<>());
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(live));
+        Thread acceptor = Thread.ofVirtual().start(() -> {
+            try {
+                while (true) {
+                    SocketChannel ch = server.accept();
+                    Thread.ofVirtual().start(() -> {
+                        try (ch; InputStream in = Channels.newInputStream(ch);
+                             OutputStream out = Channels.newOutputStream(ch)) {
+                            StringBuilder head = new StringBuilder();
+                            int b;
+                            while ((b = in.read()) >= 0 && !head.append((char) b).toString().endsWith("\r\n\r\n")) {
+                                // read the head
+                            }
+                            probes.add(head.toString());
+                            out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                                    .getBytes(StandardCharsets.ISO_8859_1));
+                        } catch (IOException ignored) {
+                            // the prober went away
+                        }
+                    });
+                }
+            } catch (IOException closed) {
+                // test over
+            }
+        });
+        try {
+            TinyUpstream good = upstream();
+            ClusterRuntime c = build(cluster("mixed", unix(live.toString()), unix(dir.resolve("gone.sock").toString()),
+                    tcp("127.0.0.1", good.port())).active(httpCheck(Duration.ofMillis(50), 1, 1))
+                    .passive(outlier(0, 2)).build());
+            c.start();
+            EndpointState up = c.endpoints().get(0);
+            EndpointState gone = c.endpoints().get(1);
+            EndpointState t = c.endpoints().get(2);
+            await(() -> c.healthSnapshot().find(gone.endpoint()).check() == HealthSnapshot.Check.DOWN
+                            && c.healthSnapshot().find(up.endpoint()).check() == HealthSnapshot.Check.UP
+                            && c.healthSnapshot().find(t.endpoint()).check() == HealthSnapshot.Check.UP,
+                    () -> "all probed: " + c.healthSnapshot());
+            HealthSnapshot snap = c.healthSnapshot();
+            assertThat(snap.endpoints()).extracting(HealthSnapshot.EndpointView::endpoint)
+                    .containsExactly(up.endpoint(), gone.endpoint(), t.endpoint());
+            assertThat(snap.find(gone.endpoint()).reason()).startsWith("health check: connect");
+            assertThat(gone.isUp()).isFalse();
+            assertThat(probes).isNotEmpty().allSatisfy(h -> assertThat(h).startsWith("GET /healthz HTTP/1.1")
+                    .containsIgnoringCase("host: localhost"));
 
-        c.onAttemptStart(u);
-        c.onAttemptResult(u, Outcome.CONNECT_FAILURE, 1_000);
-        c.onAttemptStart(u);
-        c.onAttemptResult(u, Outcome.CONNECT_FAILURE, 1_000);
-        assertThat(c.isEjected(u)).isTrue();
-        assertThat(c.healthSnapshot().find(u.endpoint()).ejected()).isTrue();
+            c.onAttemptStart(up);
+            c.onAttemptResult(up, Outcome.CONNECT_FAILURE, 1_000);
+            c.onAttemptStart(up);
+            c.onAttemptResult(up, Outcome.CONNECT_FAILURE, 1_000);
+            assertThat(c.isEjected(up)).isTrue();
+            assertThat(c.healthSnapshot().find(up.endpoint()).ejected()).isTrue();
+        } finally {
+            server.close();
+            acceptor.interrupt();
+            Files.deleteIfExists(live);
+            Files.deleteIfExists(dir);
+        }
     }
 
     @Test
