@@ -77,7 +77,19 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        leaveDnsCachingToClusters();
         System.exit(commandLine(new Main()).execute(args));
+    }
+
+    /**
+     * The JVM caches every name lookup for 30 s on its own, which would hide a cluster's shorter {@code dns_refresh}
+     * (the pools keep each answer for exactly that long). Must run before the first lookup; an operator's own
+     * {@code networkaddress.cache.ttl} in java.security wins.
+     */
+    static void leaveDnsCachingToClusters() {
+        if (java.security.Security.getProperty("networkaddress.cache.ttl") == null) {
+            java.security.Security.setProperty("networkaddress.cache.ttl", "0");
+        }
     }
 
     /** The picocli command line for {@code main}; tests set their own out and err writers on it. */

@@ -39,10 +39,16 @@ public final class ConnectionPools implements AutoCloseable {
     /** @param limiter limits shared by all the pools (a cluster's circuit breaker), or null for none */
     public ConnectionPools(PoolConfig config, Class<? extends SocketChannel> channelClass, Executor blockingExecutor,
                            ConnectionLimiter limiter) {
+        this(config, channelClass, blockingExecutor, limiter, HostLookup.SYSTEM);
+    }
+
+    /** @param lookup how host names become addresses (on {@code blockingExecutor}, cached for {@code dnsTtl}) */
+    public ConnectionPools(PoolConfig config, Class<? extends SocketChannel> channelClass, Executor blockingExecutor,
+                           ConnectionLimiter limiter, HostLookup lookup) {
         this.limiter = limiter;
         this.config = config;
         this.channelClass = channelClass;
-        this.resolver = new EndpointResolver(blockingExecutor, config.dnsTtl().toNanos());
+        this.resolver = new EndpointResolver(blockingExecutor, config.dnsTtl().toNanos(), lookup);
     }
 
     public PoolConfig config() {

@@ -2,7 +2,6 @@ package dev.turnpike.upstream;
 
 import io.netty.channel.EventLoop;
 
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -19,13 +18,15 @@ final class EndpointResolver {
     private record Cached(InetSocketAddress address, long expiresAt) {}
 
     private final Executor blockingExecutor;
+    private final HostLookup lookup;
     private final ConcurrentHashMap<Endpoint, Cached> cache = new ConcurrentHashMap<>();
 
     private final long ttlNanos;
 
     /** @param ttlNanos how long an answer is used (a cluster's {@code dns_refresh}); 0 looks up every time */
-    EndpointResolver(Executor blockingExecutor, long ttlNanos) {
+    EndpointResolver(Executor blockingExecutor, long ttlNanos, HostLookup lookup) {
         this.blockingExecutor = blockingExecutor;
+        this.lookup = lookup;
         this.ttlNanos = ttlNanos;
     }
 
@@ -40,7 +41,7 @@ final class EndpointResolver {
                 InetSocketAddress address = null;
                 Throwable failure = null;
                 try {
-                    address = new InetSocketAddress(InetAddress.getByName(endpoint.host()), endpoint.port());
+                    address = new InetSocketAddress(lookup.lookup(endpoint.host()), endpoint.port());
                     cache.put(endpoint, new Cached(address, System.nanoTime() + ttlNanos));
                 } catch (Exception e) {
                     failure = e;

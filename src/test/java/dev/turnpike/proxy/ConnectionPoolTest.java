@@ -10,17 +10,27 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -149,5 +159,51 @@ class ConnectionPoolTest {
         assertThat(new Endpoint("example.com", 8080).hostHeader()).isEqualTo("example.com:8080");
         assertThat(new Endpoint("127.0.0.1", 80).literalAddress()).isNotNull();
         assertThat(new Endpoint("localhost", 80).literalAddress()).isNull();
+    }
+
+    /**
+     * A host name that moves to another address is looked up again once its {@code dns_refresh} has passed: new
+     * connections go to the new address, and the connection already established to the old one keeps serving.
+     */
+    @Test
+    void aRenamedHostIsResolvedAgainWithoutDroppingEstablishedConnections() throws Exception {
+        InetAddress first = InetAddress.getByName("127.0.0.1");
+        InetAddress second = InetAddress.getByName("127.0.0.2");
+        try (ServerSocket a = new ServerSocket(0, 50, first);
+             ServerSocket b = new ServerSocket(a.getLocalPort(), 50, second)) {
+            AtomicReference<InetAddress> dns = new AtomicReference<>(first);
+            AtomicInteger lookups = new AtomicInteger();
+            pools = new ConnectionPools(new PoolConfig(Duration.ofSeconds(1), 8, Duration.ofSeconds(60), 8192, 65536,
+                    65536, 0, Duration.ZERO, Duration.ofMillis(300), 0, 0, Duration.ofSeconds(5)),
+                    NioSocketChannel.class, Runnable::run, null, host -> {
+                        assertThat(host).isEqualTo("app.internal");
+                        lookups.incrementAndGet();
+                        return dns.get();
+                    });
+            Endpoint endpoint = new Endpoint("app.internal", a.getLocalPort());
+            ConnectionPool pool = onLoop(() -> pools.pool(loop, endpoint, PooledByteBufAllocator.DEFAULT));
+
+            UpstreamConnection old = connect(pool);
+            try (Socket oldServerSide = a.accept()) {
+                assertThat(((InetSocketAddress) old.channel().remoteAddress()).getAddress()).isEqualTo(first);
+                UpstreamConnection cached = connect(pool);
+                a.accept().close();
+                assertThat(lookups.get()).as("the second connect used the cached answer").isEqualTo(1);
+                assertThat(((InetSocketAddress) cached.channel().remoteAddress()).getAddress()).isEqualTo(first);
+
+                dns.set(second);
+                Thread.sleep(400); // past dns_refresh
+                UpstreamConnection moved = connect(pool);
+                try (Socket newServerSide = b.accept()) {
+                    assertThat(((InetSocketAddress) moved.channel().remoteAddress()).getAddress()).isEqualTo(second);
+                    assertThat(lookups.get()).isEqualTo(2);
+                    assertThat(old.channel().isActive()).as("the connection to the old address stays open").isTrue();
+                    old.channel().writeAndFlush(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,
+                            "/still-here")).sync();
+                    assertThat(new String(oldServerSide.getInputStream().readNBytes(20), StandardCharsets.US_ASCII))
+                            .isEqualTo("GET /still-here HTTP");
+                }
+            }
+        }
     }
 }
