@@ -161,9 +161,12 @@ public final class Exchange {
         return routeErrorPages;
     }
 
-    /** Records which upstream served the exchange, for the access log (never sent to the client). */
-    public void upstreamAddress(String address) {
-        this.upstreamAddress = address;
+    /**
+     * Records an upstream attempt, for the access log (never sent to the client). With retries the log lists every
+     * endpoint tried, in order, separated by ", " (as nginx's {@code $upstream_addr} does).
+     */
+    public void upstreamAttempt(String address) {
+        this.upstreamAddress = upstreamAddress == null ? address : upstreamAddress + ", " + address;
     }
 
     // ---- request body ----------------------------------------------------------------------------------

@@ -228,7 +228,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         UpstreamTarget where = cluster.target(e);
         StickyCookie sticky = cluster.stickyCookie();
         setCookie = sticky == null ? null : sticky.headerValue(pick, "https".equals(exchange.scheme()));
-        exchange.upstreamAddress(where.describe());
+        exchange.upstreamAttempt(where.describe());
         if (!proxy.preserveHost || !exchange.request().headers().contains(HttpHeaderNames.HOST)) {
             request.headers().set(HttpHeaderNames.HOST, where instanceof UpstreamTarget.Tcp tcp
                     ? tcp.endpoint().hostHeader() : UpstreamTarget.Unix.HOST_HEADER);

@@ -92,7 +92,7 @@ public final class ProxyHandler implements Handler {
                 upstreamTarget(exchange.path(), exchange.query()), headers.requestHeaders(exchange));
         boolean hasBody = HttpUtil.isTransferEncodingChunked(in) || HttpUtil.getContentLength(in, 0L) > 0;
         if (pools != null) {
-            exchange.upstreamAddress(upstreamAddress);
+            exchange.upstreamAttempt(upstreamAddress);
             new ProxyCall(this, exchange, pools.pool(exchange.eventLoop(), endpoint, exchange.alloc()), out, hasBody)
                     .start();
             return;

@@ -4,9 +4,12 @@ import dev.turnpike.testing.RawClient;
 import dev.turnpike.testing.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -63,9 +66,13 @@ class ClusterProxyTest {
 
     /** A server whose /api/* routes proxy with {@code proxy}, with the given clusters section (indented 2). */
     TestServer turnpike(String clusters, String proxy) throws Exception {
+        return turnpike(clusters, proxy, "off");
+    }
+
+    TestServer turnpike(String clusters, String proxy, String accessLog) throws Exception {
         String yaml = "listen: \"127.0.0.1:0\"\n"
                 + "server: {event_loops: 1}\n"
-                + "access_log: off\n"
+                + "access_log: " + accessLog + "\n"
                 + "clusters:\n" + clusters
                 + "sites:\n"
                 + "  - routes:\n"
@@ -294,6 +301,28 @@ class ClusterProxyTest {
         assertThat(r.status).isEqualTo(200);
         assertSettled(s, "api");
         assertThat(s.server().snapshot().clusters().require("api").retryBudget().retriesInFlight()).isZero();
+    }
+
+    @Test
+    void theAccessLogListsEveryEndpointTriedInOrder(@TempDir Path dir) throws Exception {
+        TestUpstream a = named("a");
+        int dead = deadPort();
+        Path log = dir.resolve("access.log");
+        TestServer s = turnpike("""
+                  api:
+                    endpoints: [127.0.0.1:%d, %s]
+                    load_balancing: { policy: round_robin }
+                    retries: { attempts: 1 }
+                """.formatted(dead, ep(a)), "{cluster: api}", "{format: json, output: \"" + log + "\"}");
+        RawClient client = client(s);
+        assertThat(client.send(get("/api/1")).read().status).isEqualTo(200);
+        assertThat(client.send(get("/api/2")).read().status).isEqualTo(200);
+        s.close();
+        List<String> lines = Files.readAllLines(log);
+        assertThat(lines).hasSize(2);
+        String both = "\"upstream\":\"127.0.0.1:" + dead + ", " + ep(a) + "\"";
+        // the retry's pick advances round robin too, so each request starts at the dead endpoint
+        assertThat(lines).allSatisfy(l -> assertThat(l).contains(both));
     }
 
     @Test
