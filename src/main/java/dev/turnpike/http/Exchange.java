@@ -22,6 +22,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
 /**
@@ -39,6 +40,7 @@ public final class Exchange {
     private final String host;
     private final String scheme;
     private final InetSocketAddress remoteAddress;
+    private InetAddress clientAddress;
     private final InetSocketAddress localAddress;
     private final String requestId;
     private final long startNanos = System.nanoTime();
@@ -110,6 +112,17 @@ public final class Exchange {
 
     public InetSocketAddress remoteAddress() {
         return remoteAddress;
+    }
+
+    /**
+     * The client's address for balancing and limits: the socket peer, or the address a trusted proxy forwarded
+     * for (see {@link HttpServices#clientAddress}). Computed once.
+     */
+    public InetAddress clientAddress() {
+        if (clientAddress == null) {
+            clientAddress = services.clientAddress(remoteAddress.getAddress(), request.headers());
+        }
+        return clientAddress;
     }
 
     public InetSocketAddress localAddress() {

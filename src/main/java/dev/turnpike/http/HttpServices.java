@@ -2,7 +2,9 @@ package dev.turnpike.http;
 
 import dev.turnpike.accesslog.AccessLog;
 import dev.turnpike.config.CidrBlock;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
+import io.netty.util.NetUtil;
 
 import java.net.InetAddress;
 import java.util.List;
@@ -21,6 +23,9 @@ import java.util.List;
 public record HttpServices(RequestDispatcher dispatcher, ErrorResponder errors, AccessLog accessLog,
                            AsciiString serverHeader, AsciiString requestIdHeader, List<CidrBlock> trustedProxies) {
 
+    /** Not among Netty's names; named once here for the proxy's forwarding headers and {@link #clientAddress}. */
+    public static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+
     public HttpServices {
         trustedProxies = List.copyOf(trustedProxies);
     }
@@ -32,5 +37,36 @@ public record HttpServices(RequestDispatcher dispatcher, ErrorResponder errors, 
             }
         }
         return false;
+    }
+
+    /**
+     * The client behind {@code peer}: the peer itself, unless it is a trusted proxy; then, reading X-Forwarded-For
+     * from the right, the first address that is not a trusted proxy (nginx's {@code real_ip_recursive}), or the
+     * leftmost when every hop is trusted. An entry that is not an IP literal ends the walk there: what lies to its
+     * left was written by someone we cannot vouch for. No name lookups.
+     */
+    public InetAddress clientAddress(InetAddress peer, HttpHeaders headers) {
+        if (trustedProxies.isEmpty() || !isTrustedProxy(peer)) {
+            return peer;
+        }
+        List<String> lines = headers.getAll(X_FORWARDED_FOR);
+        InetAddress client = peer;
+        for (int line = lines.size() - 1; line >= 0; line--) {
+            String value = lines.get(line);
+            int end = value.length();
+            while (end > 0) {
+                int comma = value.lastIndexOf(',', end - 1);
+                InetAddress hop = NetUtil.createInetAddressFromIpAddressString(value.substring(comma + 1, end).strip());
+                if (hop == null) {
+                    return client;
+                }
+                client = hop;
+                if (!isTrustedProxy(hop)) {
+                    return hop;
+                }
+                end = comma < 0 ? 0 : comma;
+            }
+        }
+        return client;
     }
 }

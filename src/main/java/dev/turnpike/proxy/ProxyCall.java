@@ -35,7 +35,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -368,8 +367,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     @Override
     public InetAddress clientAddress() {
-        InetSocketAddress a = exchange.remoteAddress();
-        return a == null ? null : a.getAddress();
+        return exchange.remoteAddress() == null ? null : exchange.clientAddress();
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.turnpike.proxy;
 
 import dev.turnpike.http.Exchange;
+import dev.turnpike.http.HttpServices;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -20,7 +21,7 @@ import java.util.Map;
  * the forwarding headers (X-Forwarded-*, RFC 7239 Forwarded) and what is removed from responses.
  */
 final class ProxyHeaders {
-    static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+    static final AsciiString X_FORWARDED_FOR = HttpServices.X_FORWARDED_FOR;
     static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
     static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
     static final AsciiString FORWARDED = AsciiString.cached("forwarded");

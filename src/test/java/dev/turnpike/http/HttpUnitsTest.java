@@ -1,10 +1,15 @@
 package dev.turnpike.http;
 
+import dev.turnpike.config.CidrBlock;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaders;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.net.InetAddress;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.time.ZonedDateTime;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -80,5 +85,31 @@ class HttpUnitsTest {
         assertThat(RequestIds.isAcceptable(null)).isFalse();
         assertThat(RequestIds.isAcceptable("a b")).isFalse();
         assertThat(RequestIds.isAcceptable("a\"b")).isFalse();
+    }
+
+    /** The client behind trusted proxies: X-Forwarded-For read from the right, trusted hops skipped. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', nullValues = "null", value = {
+            // peer | X-Forwarded-For lines (';' separates lines) | client
+            "203.0.113.9|198.51.100.1|203.0.113.9",            // untrusted peer: its header is not believed
+            "10.0.0.2|null|10.0.0.2",                            // trusted peer, no header: the peer
+            "10.0.0.2|198.51.100.1|198.51.100.1",
+            "10.0.0.2|6.6.6.6, 198.51.100.1|198.51.100.1",       // what the client wrote itself is skipped
+            "10.0.0.2|198.51.100.1, 10.0.0.7|198.51.100.1",      // a second trusted hop is skipped
+            "10.0.0.2|198.51.100.1;10.0.0.7|198.51.100.1",       // across header lines, last line last
+            "10.0.0.2|10.0.0.8, 10.0.0.7|10.0.0.8",              // all trusted: the leftmost
+            "10.0.0.2|garbage, 10.0.0.7|10.0.0.7",               // a non-address stops the walk
+            "10.0.0.2|2001:db8::1|2001:db8::1",
+            "10.0.0.2|''|10.0.0.2"})
+    void clientAddressBehindTrustedProxies(String peer, String xff, String client) throws Exception {
+        HttpServices services = new HttpServices(null, null, null, null, null, List.of(CidrBlock.parse("10.0.0.0/8")));
+        HttpHeaders headers = new DefaultHttpHeaders();
+        if (xff != null) {
+            for (String line : xff.split(";")) {
+                headers.add("X-Forwarded-For", line);
+            }
+        }
+        assertThat(services.clientAddress(InetAddress.getByName(peer), headers))
+                .isEqualTo(InetAddress.getByName(client));
     }
 }
