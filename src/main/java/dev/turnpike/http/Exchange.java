@@ -407,12 +407,11 @@ public final class Exchange {
 
     /**
      * Records the finished exchange in its listener's metrics. The transport calls this once, where it writes the
-     * access log entry: when the response is written or the connection went away first.
-     *
-     * @param requestBodyBytes request body bytes the transport received for this exchange
+     * access log entry: when the response is written or the connection went away first. (Request body bytes are
+     * counted by the transport as they arrive: {@link ListenerMetrics#requestBodyBytes}.)
      */
-    public void recordMetrics(ListenerMetrics listener, long requestBodyBytes) {
-        listener.ended(meter, upstreamCluster, status, System.nanoTime() - startNanos, requestBodyBytes, bytesSent);
+    public void recordMetrics(ListenerMetrics listener) {
+        listener.ended(meter, upstreamCluster, status, System.nanoTime() - startNanos, bytesSent);
     }
 
     public AccessLogEntry toAccessLogEntry() {

@@ -265,7 +265,9 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             // The response is out; what remains of its request body is read and dropped.
             if (msg instanceof HttpContent c) {
                 boolean last = c instanceof LastHttpContent;
-                bodyBytes += c.content().readableBytes();
+                int n = c.content().readableBytes();
+                bodyBytes += n;
+                listenerMetrics.requestBodyBytes(n);
                 c.release();
                 if (limits.maxBodySize() > 0 && bodyBytes > limits.maxBodySize()) {
                     closeConnection();
@@ -400,7 +402,9 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     }
 
     private void onBody(HttpContent c) {
-        bodyBytes += c.content().readableBytes();
+        int n = c.content().readableBytes();
+        bodyBytes += n;
+        listenerMetrics.requestBodyBytes(n);
         if (limits.maxBodySize() > 0 && bodyBytes > limits.maxBodySize()) {
             c.release();
             failBody(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -489,7 +493,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
                 ctx.close();
             }
         });
-        listenerMetrics.ended(null, null, err.status().code(), 0, 0, length);
+        listenerMetrics.ended(null, null, err.status().code(), 0, length);
         try {
             // The request line may not even exist: the entry says so with "-" rather than echoing bad bytes.
             InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
@@ -708,7 +712,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             return;
         }
         currentLogged = true;
-        ex.recordMetrics(listenerMetrics, bodyBytes);
+        ex.recordMetrics(listenerMetrics);
         dev.turnpike.accesslog.AccessLog log = ex.services().accessLog();
         if (log == dev.turnpike.accesslog.AccessLog.NONE) {
             return; // access_log: off — nothing to build

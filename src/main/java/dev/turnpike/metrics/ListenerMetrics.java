@@ -14,7 +14,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <ul>
  *   <li>{@link #connectionOpened()} / {@link #connectionClosed()} / {@link #connectionRefused(boolean)}: the
  *       listener's connection limiter, once per accepted connection.</li>
- *   <li>{@link #ended}: once per exchange, by the protocol connection, when the exchange is over.</li>
+ *   <li>{@link #ended}: once per exchange, by the protocol connection, when the exchange is over;
+ *       {@link #requestBodyBytes}: as request body bytes arrive.</li>
  *   <li>{@link #http2StreamOpened()} / {@link #http2StreamClosed()}: for the HTTP/2 connection handler, once per
  *       stream.</li>
  *   <li>{@link #tlsHandshakeSucceeded()} / {@link #tlsHandshakeFailed()}: for the TLS handler, once per
@@ -39,6 +40,7 @@ public final class ListenerMetrics {
     private final LongAdder streamsClosed = new LongAdder();
     private final LongAdder tlsOk = new LongAdder();
     private final LongAdder tlsFailed = new LongAdder();
+    private final LongAdder bodyBytesIn = new LongAdder();
 
     ListenerMetrics(Metrics metrics, String name, int index) {
         this.metrics = metrics;
@@ -107,16 +109,22 @@ public final class ListenerMetrics {
      * @param cluster           the upstream cluster that served it, or null
      * @param status            the response status, 0 when no response head was sent
      * @param durationNanos     from the request head to now
-     * @param requestBodyBytes  request body bytes received
      * @param responseBodyBytes response body bytes sent
      */
-    public void ended(RouteMeter meter, String cluster, int status, long durationNanos, long requestBodyBytes,
-                      long responseBodyBytes) {
+    public void ended(RouteMeter meter, String cluster, int status, long durationNanos, long responseBodyBytes) {
         if (metrics == null) {
             return;
         }
         RouteMeter m = meter != null ? meter : metrics.unrouted();
-        m.record(this, cluster, status, durationNanos, requestBodyBytes, responseBodyBytes);
+        m.record(this, cluster, status, durationNanos, responseBodyBytes);
+    }
+
+    /**
+     * Request body bytes arrived (counted here, as they arrive, rather than per route: a body may still be arriving,
+     * or be dropped unread, after its exchange was answered).
+     */
+    public void requestBodyBytes(long n) {
+        bodyBytesIn.add(n);
     }
 
     // ------------------------------------------------------------------------------------------ views
@@ -139,6 +147,10 @@ public final class ListenerMetrics {
 
     long openedStreams() {
         return streamsOpened.sum();
+    }
+
+    long requestBodyBytesTotal() {
+        return bodyBytesIn.sum();
     }
 
     long tlsHandshakes() {

@@ -59,7 +59,6 @@ public final class Metrics implements AutoCloseable {
 
     final Counter requests;
     final Histogram duration;
-    final Counter requestBytes;
     final Counter responseBytes;
     private final RouteMeter unrouted;
     private final UpstreamMetrics upstream;
@@ -79,9 +78,6 @@ public final class Metrics implements AutoCloseable {
                         + " status class")
                 .unit(Unit.SECONDS).labelNames(ROUTE_STATUS_LABELS).classicOnly()
                 .classicUpperBounds(LATENCY_BUCKETS).withoutExemplars().register(registry);
-        requestBytes = Counter.builder().name("turnpike_request_body_bytes_total")
-                .help("Request body bytes received, by listener, site, route and cluster")
-                .labelNames(ROUTE_LABELS).withoutExemplars().register(registry);
         responseBytes = Counter.builder().name("turnpike_response_body_bytes_total")
                 .help("Response body bytes sent, by listener, site, route and cluster")
                 .labelNames(ROUTE_LABELS).withoutExemplars().register(registry);
@@ -170,6 +166,11 @@ public final class Metrics implements AutoCloseable {
                     cb.call(l.refusedConnections(false), l.name(), "listener");
                     cb.call(l.refusedConnections(true), l.name(), "client");
                 }))
+                .register(registry);
+        CounterWithCallback.builder().name("turnpike_request_body_bytes_total")
+                .help("Request body bytes received, by listener (counted as they arrive)")
+                .unit(Unit.BYTES).labelNames("listener")
+                .callback(cb -> listeners.values().forEach(l -> cb.call(l.requestBodyBytesTotal(), l.name())))
                 .register(registry);
         GaugeWithCallback.builder().name("turnpike_http2_streams_active")
                 .help("HTTP/2 streams open now, by listener")

@@ -47,8 +47,7 @@ public final class RouteMeter {
         return route;
     }
 
-    void record(ListenerMetrics listener, String cluster, int status, long durationNanos, long requestBytes,
-                long responseBytes) {
+    void record(ListenerMetrics listener, String cluster, int status, long durationNanos, long responseBytes) {
         Series s = series(listener, cluster);
         int c = Metrics.statusClass(status);
         CounterDataPoint count = s.requests[c];
@@ -64,9 +63,6 @@ public final class RouteMeter {
         }
         count.inc();
         latency.observe(durationNanos * 1e-9);
-        if (requestBytes > 0) {
-            s.requestBytes.inc(requestBytes);
-        }
         if (responseBytes > 0) {
             s.responseBytes.inc(responseBytes);
         }
@@ -111,13 +107,11 @@ public final class RouteMeter {
         final String cluster;
         final CounterDataPoint[] requests = new CounterDataPoint[Metrics.STATUS_CLASSES.length];
         final DistributionDataPoint[] latency = new DistributionDataPoint[Metrics.STATUS_CLASSES.length];
-        final CounterDataPoint requestBytes;
         final CounterDataPoint responseBytes;
 
         Series(Metrics metrics, String listener, String site, String route, String cluster) {
             this.listener = listener;
             this.cluster = cluster;
-            this.requestBytes = metrics.requestBytes.labelValues(listener, site, route, cluster);
             this.responseBytes = metrics.responseBytes.labelValues(listener, site, route, cluster);
         }
     }
