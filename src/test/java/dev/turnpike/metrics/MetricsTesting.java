@@ -31,7 +31,7 @@ final class MetricsTesting {
         return TurnpikeServer.start(ConfigLoader.parse(yaml, "test.yaml", Path.of("").toAbsolutePath()),
                 (route, cfg, ctx) -> switch (route.name()) {
                     case "metrics" -> new MetricsHandler(ctx.metrics(), ctx.blockingExecutor());
-                    case "dashboard" -> new DashboardHandler(ctx.metrics());
+                    case "dashboard", "dashboard-root" -> new DashboardHandler(ctx.metrics());
                     default -> HandlerFactory.DEFAULT.create(route, cfg, ctx);
                 });
     }

@@ -3,6 +3,7 @@
 'use strict';
 
 const WINDOW = 300;          // seconds kept and charted
+const MIN_SPAN = 60;         // seconds the charts span at least (a server just started has little history)
 const AVERAGE_OVER = 10;     // seconds the route table averages over
 let samples = [];            // oldest first
 let clusters = [];
@@ -156,7 +157,8 @@ function drawChart(canvas, lines, unit) {
   g.clearRect(0, 0, w, h);
   const left = 48, right = 8, top = 8, bottom = 20;
   const now = samples.length ? samples[samples.length - 1].t : Date.now();
-  const from = now - WINDOW * 1000;
+  const span = Math.min(WINDOW, Math.max(MIN_SPAN, samples.length ? (now - samples[0].t) / 1000 : 0));
+  const from = now - span * 1000;
   let max = 0;
   for (const l of lines) for (const p of l.points) if (p.v !== null && p.v > max) max = p.v;
   max = niceMax(max);
@@ -170,8 +172,11 @@ function drawChart(canvas, lines, unit) {
     g.textAlign = 'right'; g.fillText(fmt(v) + unit, left - 6, yy + 4);
   }
   g.textAlign = 'center';
-  for (let m = 5; m >= 0; m--) {
-    g.fillText(m === 0 ? 'now' : '-' + m + 'm', x(now - m * 60000), h - 4);
+  const step = span > 120 ? 60 : span > 60 ? 30 : 15;
+  for (let s = 0; s <= span; s += step) {
+    const text = s === 0 ? 'now' : '-' + (s % 60 === 0 ? s / 60 + 'm' : s + 's');
+    g.textAlign = s === 0 ? 'right' : 'center';
+    g.fillText(text, x(now - s * 1000), h - 4);
   }
   for (const l of lines) {
     g.strokeStyle = l.color; g.lineWidth = 1.6; g.beginPath();
@@ -191,8 +196,9 @@ function sparkline(canvas, points) {
   let max = 1;
   for (const p of points) if (p.v > max) max = p.v;
   g.strokeStyle = css('--rps'); g.lineWidth = 1; g.beginPath();
+  const n = Math.max(MIN_SPAN, points.length);
   points.forEach((p, i) => {
-    const xx = w * (i + WINDOW - points.length) / (WINDOW - 1), yy = h - 2 - (h - 4) * p.v / max;
+    const xx = w * (i + n - points.length) / (n - 1), yy = h - 2 - (h - 4) * p.v / max;
     if (i === 0) g.moveTo(xx, yy); else g.lineTo(xx, yy);
   });
   g.stroke();
