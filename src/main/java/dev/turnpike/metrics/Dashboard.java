@@ -116,13 +116,20 @@ public final class Dashboard implements AutoCloseable {
     }
 
     private void sampleQuietly() {
+        String event;
         try {
-            String event = sample(System.currentTimeMillis());
-            for (Consumer<String> s : subscribers) {
-                s.accept(event);
-            }
+            metrics.rememberUpstreamCounters();
+            event = sample(System.currentTimeMillis());
         } catch (RuntimeException e) {
             LOG.warn("dashboard sample failed", e);
+            return;
+        }
+        for (Consumer<String> s : subscribers) {
+            try {
+                s.accept(event);
+            } catch (RuntimeException e) {
+                LOG.debug("a dashboard stream could not take a sample", e); // its event loop is shutting down
+            }
         }
     }
 

@@ -132,6 +132,14 @@ public final class Metrics implements AutoCloseable {
         return b.build();
     }
 
+    /**
+     * Reads the upstream counters now (and discards the result), so that a reload loses at most the increments since
+     * the last second: their continuity across reloads is kept as of the last read (see {@link UpstreamMetrics}).
+     */
+    void rememberUpstreamCounters() {
+        registry.scrape(name -> name.startsWith(UpstreamMetrics.PREFIX));
+    }
+
     /** This server's registry (without the JVM's), e.g. to add metrics of an embedder. */
     public PrometheusRegistry registry() {
         return registry;

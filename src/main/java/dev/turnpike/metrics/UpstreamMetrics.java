@@ -25,10 +25,13 @@ import java.util.function.Supplier;
  *
  * <p>A reload builds new cluster runtimes whose counters start at zero. So that a counter never goes backwards for
  * a cluster or endpoint that keeps its name, each exported counter adds what the runtimes it replaced had counted
- * when last read ({@link #monotonic}); increments an old runtime makes after its last scrape are lost, which at one
- * scrape per second (the dashboard's sampler) is little.
+ * when last read ({@link #monotonic}); increments an old runtime makes after it was last read are lost, which at
+ * one read per second (the dashboard's sampler reads them too) is little.
  */
 final class UpstreamMetrics {
+    /** Every metric here starts with it (and no other does). */
+    static final String PREFIX = "turnpike_upstream_";
+
     private final Supplier<Clusters> clusters;
     /** Per exported counter series: the runtime last read, its value then, and what earlier runtimes counted. */
     private final Map<String, Carry> carries = new HashMap<>();
