@@ -15,8 +15,11 @@ import java.util.List;
  * <p>Thread-safe: slots are filled racily, but every racer stores the same registry-owned data points.
  */
 public final class RouteMeter {
-    /** Listener indexes beyond what the table was sized for (a listener added later) take the slow path. */
-    private static final int MIN_LISTENER_SLOTS = 4;
+    /**
+     * Room for this many listeners at least. Listener indexes beyond the table (listeners added by a later reload,
+     * past this many) take the slow path.
+     */
+    private static final int MIN_LISTENER_SLOTS = 16;
 
     private final Metrics metrics;
     private final String site;

@@ -83,6 +83,9 @@ public final class TurnpikeServer implements AutoCloseable {
             Snapshot current = snapshot.get();
             return current != null ? current.clusters() : Clusters.EMPTY;
         });
+        for (ListenerConfig l : config.listeners()) {
+            metrics.listener(l.name()); // known before the routes' meters size their tables by listener
+        }
         defaultLeakDetection();
         LOG.info("starting: transport={} event_loops={} allocator={} java={} jvm_flags={} leak_detection={}",
                 transport.name(), loops, s.allocator().name().toLowerCase(java.util.Locale.ROOT), Runtime.version(),
