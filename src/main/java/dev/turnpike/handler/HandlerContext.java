@@ -1,5 +1,6 @@
 package dev.turnpike.handler;
 
+import dev.turnpike.metrics.Metrics;
 import dev.turnpike.upstream.cluster.Clusters;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -17,21 +18,23 @@ import java.util.concurrent.Executor;
  *                           context serves no clusters (some tests)
  * @param clusters           the upstream clusters of the snapshot being compiled ({@link Clusters#EMPTY} until
  *                           {@code Snapshot.compile} builds them)
+ * @param metrics            the server's metrics (routes record into them; the metrics and dashboard handlers serve
+ *                           them); null when the context serves no server (some tests)
  */
 public record HandlerContext(Class<? extends SocketChannel> socketChannelClass, Executor blockingExecutor,
-                             EventLoopGroup group, Clusters clusters) {
+                             EventLoopGroup group, Clusters clusters, Metrics metrics) {
 
     public HandlerContext {
         Objects.requireNonNull(clusters, "clusters");
     }
 
-    /** A context without event loops and clusters. */
+    /** A context without event loops, clusters and metrics. */
     public HandlerContext(Class<? extends SocketChannel> socketChannelClass, Executor blockingExecutor) {
-        this(socketChannelClass, blockingExecutor, null, Clusters.EMPTY);
+        this(socketChannelClass, blockingExecutor, null, Clusters.EMPTY, null);
     }
 
     /** This context for a snapshot whose clusters are {@code c}. */
     public HandlerContext withClusters(Clusters c) {
-        return new HandlerContext(socketChannelClass, blockingExecutor, group, c);
+        return new HandlerContext(socketChannelClass, blockingExecutor, group, c, metrics);
     }
 }

@@ -2,6 +2,8 @@ package dev.turnpike.http;
 
 import dev.turnpike.accesslog.AccessLogEntry;
 import dev.turnpike.config.ErrorPages;
+import dev.turnpike.metrics.ListenerMetrics;
+import dev.turnpike.metrics.RouteMeter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufHolder;
@@ -50,6 +52,8 @@ public final class Exchange {
     private ErrorPages routeErrorPages = ErrorPages.NONE;
     private ErrorPages siteErrorPages = ErrorPages.NONE;
     private String upstreamAddress;
+    private String upstreamCluster;
+    private RouteMeter meter;
 
     private int status;
     private boolean headSent;
@@ -172,6 +176,23 @@ public final class Exchange {
 
     public ErrorPages routeErrorPages() {
         return routeErrorPages;
+    }
+
+    /** The metrics of the route that answers this exchange (set with the routing result). */
+    public void meter(RouteMeter meter) {
+        this.meter = meter;
+    }
+
+    /**
+     * Records which upstream cluster serves the exchange, for metrics; pass the configured name instance (the
+     * route's meter finds it by identity).
+     */
+    public void upstreamCluster(String cluster) {
+        this.upstreamCluster = cluster;
+    }
+
+    public String upstreamCluster() {
+        return upstreamCluster;
     }
 
     /**
@@ -377,6 +398,20 @@ public final class Exchange {
         if (l != null) {
             l.run();
         }
+    }
+
+    /** Response body bytes handed to the transport so far. */
+    public long bytesSent() {
+        return bytesSent;
+    }
+
+    /**
+     * Records the finished exchange in its listener's metrics. The transport calls this once, where it writes the
+     * access log entry: when the response is written or the connection went away first. (Request body bytes are
+     * counted by the transport as they arrive: {@link ListenerMetrics#requestBodyBytes}.)
+     */
+    public void recordMetrics(ListenerMetrics listener) {
+        listener.ended(meter, upstreamCluster, status, System.nanoTime() - startNanos, bytesSent);
     }
 
     public AccessLogEntry toAccessLogEntry() {

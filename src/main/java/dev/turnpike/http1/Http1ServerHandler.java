@@ -9,6 +9,7 @@ import dev.turnpike.http.RequestBodyException;
 import dev.turnpike.http.RequestIds;
 import dev.turnpike.http.RequestTarget;
 import dev.turnpike.accesslog.AccessLogEntry;
+import dev.turnpike.metrics.ListenerMetrics;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -108,6 +109,8 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     private BodySink sink;
     private ArrayDeque<HttpContent> bodyBuffer;
     private long bodyBuffered;
+    /** Where this connection's exchanges are counted (its listener's metrics, from the channel). */
+    private ListenerMetrics listenerMetrics = ListenerMetrics.NONE;
     private long bodyBytes;
     private boolean bodyPaused;
     private boolean draining;
@@ -162,6 +165,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        this.listenerMetrics = ListenerMetrics.of(ctx.channel());
         if (ctx.channel().isActive()) {
             arm(Phase.WAIT_REQUEST, headTimeoutNanos);
         }
@@ -261,7 +265,9 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             // The response is out; what remains of its request body is read and dropped.
             if (msg instanceof HttpContent c) {
                 boolean last = c instanceof LastHttpContent;
-                bodyBytes += c.content().readableBytes();
+                int n = c.content().readableBytes();
+                bodyBytes += n;
+                listenerMetrics.requestBodyBytes(n);
                 c.release();
                 if (limits.maxBodySize() > 0 && bodyBytes > limits.maxBodySize()) {
                     closeConnection();
@@ -396,7 +402,9 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     }
 
     private void onBody(HttpContent c) {
-        bodyBytes += c.content().readableBytes();
+        int n = c.content().readableBytes();
+        bodyBytes += n;
+        listenerMetrics.requestBodyBytes(n);
         if (limits.maxBodySize() > 0 && bodyBytes > limits.maxBodySize()) {
             c.release();
             failBody(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -485,6 +493,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
                 ctx.close();
             }
         });
+        listenerMetrics.ended(null, null, err.status().code(), 0, length);
         try {
             // The request line may not even exist: the entry says so with "-" rather than echoing bad bytes.
             InetSocketAddress remote = (InetSocketAddress) ctx.channel().remoteAddress();
@@ -703,6 +712,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             return;
         }
         currentLogged = true;
+        ex.recordMetrics(listenerMetrics);
         dev.turnpike.accesslog.AccessLog log = ex.services().accessLog();
         if (log == dev.turnpike.accesslog.AccessLog.NONE) {
             return; // access_log: off — nothing to build

@@ -98,6 +98,7 @@ public final class ProxyHandler implements Handler {
             return;
         }
         ClusterRuntime c = cluster != null ? cluster : split.pick();
+        exchange.upstreamCluster(c.name());
         new ProxyCall(this, exchange, c, out, hasBody).start();
     }
 

@@ -4,6 +4,7 @@ import dev.turnpike.config.ErrorPages;
 import dev.turnpike.config.PathMatch;
 import dev.turnpike.config.SourcePosition;
 import dev.turnpike.http.Handler;
+import dev.turnpike.metrics.RouteMeter;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 
@@ -11,9 +12,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** A compiled route: its conditions, ready to test against a request, and the handler that answers. */
+/**
+ * A compiled route: its conditions, ready to test against a request, the handler that answers and the metrics it
+ * records into (null when compiled without metrics).
+ */
 public record Route(String name, PathMatch path, Set<HttpMethod> methods, List<Map.Entry<String, String>> headers,
-                    Handler handler, ErrorPages errorPages, SourcePosition position, int fileIndex) {
+                    Handler handler, ErrorPages errorPages, SourcePosition position, int fileIndex, RouteMeter meter) {
 
     boolean matchesPath(String requestPath) {
         return switch (path) {

@@ -6,6 +6,7 @@ import dev.turnpike.config.SiteConfig;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.http.Handler;
 import dev.turnpike.http.RequestDispatcher;
+import dev.turnpike.metrics.RouteMeter;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -46,6 +47,15 @@ public final class Router implements RequestDispatcher {
      * @param handlerFactory builds the handler of each route; called once per route
      */
     public static Router compile(List<SiteConfig> sites, BiFunction<RouteConfig, HandlerConfig, Handler> handlerFactory) {
+        return compile(sites, handlerFactory, (site, route) -> null);
+    }
+
+    /**
+     * @param handlerFactory builds the handler of each route; called once per route
+     * @param meters         the metrics of each route (site, route), resolved here once rather than per request
+     */
+    public static Router compile(List<SiteConfig> sites, BiFunction<RouteConfig, HandlerConfig, Handler> handlerFactory,
+                                 BiFunction<SiteConfig, RouteConfig, RouteMeter> meters) {
         Map<String, Site> exact = new HashMap<>();
         Map<String, Site> wildcard = new HashMap<>();
         Site defaultSite = null;
@@ -59,7 +69,8 @@ public final class Router implements RequestDispatcher {
                 Set<HttpMethod> methods = new LinkedHashSet<>();
                 rc.methods().forEach(m -> methods.add(HttpMethod.valueOf(m)));
                 routes.add(new Route(rc.name(), rc.path().orElse(null), Set.copyOf(methods),
-                        List.copyOf(new ArrayList<>(rc.headers().entrySet())), h, rc.errorPages(), rc.position(), index++));
+                        List.copyOf(new ArrayList<>(rc.headers().entrySet())), h, rc.errorPages(), rc.position(), index++,
+                        meters.apply(sc, rc)));
             }
             routes.sort(PRECEDENCE);
             Site site = new Site(sc.name(), routes, sc.errorPages());
@@ -171,6 +182,7 @@ public final class Router implements RequestDispatcher {
             return;
         }
         exchange.routed(route.name(), site.errorPages(), route.errorPages());
+        exchange.meter(route.meter());
         route.handler().handle(exchange);
     }
 

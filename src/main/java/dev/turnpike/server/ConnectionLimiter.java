@@ -1,5 +1,6 @@
 package dev.turnpike.server;
 
+import dev.turnpike.metrics.ListenerMetrics;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -26,16 +27,20 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
         final int maxPerClient;
         final AtomicInteger open = new AtomicInteger();
         final ConcurrentHashMap<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
+        final ListenerMetrics metrics;
 
-        Counters(int maxConnections, int maxPerClient) {
+        Counters(int maxConnections, int maxPerClient, ListenerMetrics metrics) {
             this.maxConnections = maxConnections;
             this.maxPerClient = maxPerClient;
+            this.metrics = metrics;
         }
     }
 
     private final Counters counters;
     private InetAddress client;
     private boolean countedListener;
+    /** Passed both limits: counted as an open connection in the listener's metrics. */
+    private boolean counted;
 
     ConnectionLimiter(Counters counters) {
         this.counters = counters;
@@ -45,6 +50,7 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         if (counters.open.incrementAndGet() > counters.maxConnections) {
             counters.open.decrementAndGet();
+            counters.metrics.connectionRefused(false);
             refuse(ctx, LISTENER_FULL);
             return;
         }
@@ -53,15 +59,22 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
             InetAddress address = remote.getAddress();
             client = address;
             if (counters.perClient.merge(address, 1, Integer::sum) > counters.maxPerClient) {
+                counters.metrics.connectionRefused(true);
                 refuse(ctx, CLIENT_FULL);
                 return;
             }
         }
+        counted = true;
+        counters.metrics.connectionOpened();
         ctx.fireChannelActive();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (counted) {
+            counted = false;
+            counters.metrics.connectionClosed();
+        }
         if (countedListener) {
             countedListener = false;
             counters.open.decrementAndGet();

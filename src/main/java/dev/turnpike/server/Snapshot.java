@@ -2,17 +2,23 @@ package dev.turnpike.server;
 
 import dev.turnpike.accesslog.AccessLog;
 import dev.turnpike.accesslog.AccessLogs;
+import dev.turnpike.config.HandlerConfig;
 import dev.turnpike.config.ServerSettings;
 import dev.turnpike.config.TurnpikeConfig;
 import dev.turnpike.handler.HandlerContext;
 import dev.turnpike.http.ErrorResponder;
 import dev.turnpike.http.Handler;
 import dev.turnpike.http.HttpServices;
+import dev.turnpike.metrics.Metrics;
 import dev.turnpike.routing.Router;
+import dev.turnpike.upstream.cluster.ClusterRuntime;
 import dev.turnpike.upstream.cluster.Clusters;
 import io.netty.util.AsciiString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A configuration compiled for serving: routing tables, handler instances and the access log. Requests
@@ -49,7 +55,10 @@ public final class Snapshot implements AutoCloseable {
         Router router = null;
         try {
             HandlerContext withClusters = context.withClusters(clusters);
-            router = Router.compile(config.sites(), (route, handler) -> handlers.create(route, handler, withClusters));
+            Metrics metrics = context.metrics();
+            router = Router.compile(config.sites(), (route, handler) -> handlers.create(route, handler, withClusters),
+                    (site, route) -> metrics == null ? null
+                            : metrics.route(site.name(), route.name(), clusterNames(route.handler(), clusters)));
             ServerSettings s = config.server();
             AccessLog accessLog = AccessLogs.open(config.accessLog());
             HttpServices services = new HttpServices(router, new ErrorResponder(), accessLog,
@@ -64,6 +73,28 @@ public final class Snapshot implements AutoCloseable {
             clusters.close();
             throw e;
         }
+    }
+
+    /**
+     * The clusters a route may proxy to (its {@code cluster} or {@code split} legs, not its mirror), as the cluster
+     * runtimes name them: the proxy reports that very instance, so the route's meter finds it by identity.
+     */
+    static List<String> clusterNames(HandlerConfig handler, Clusters clusters) {
+        if (!(handler instanceof HandlerConfig.Proxy p)) {
+            return List.of();
+        }
+        List<String> names = new ArrayList<>();
+        p.cluster().ifPresent(names::add);
+        p.split().forEach(leg -> names.add(leg.cluster()));
+        List<String> out = new ArrayList<>(names.size());
+        for (String n : names) {
+            ClusterRuntime c = clusters.get(n);
+            String name = c != null ? c.name() : n;
+            if (!out.contains(name)) {
+                out.add(name);
+            }
+        }
+        return out;
     }
 
     public TurnpikeConfig config() {

@@ -4,6 +4,8 @@ import dev.turnpike.config.ListenerConfig;
 import dev.turnpike.config.ServerSettings;
 import dev.turnpike.config.TurnpikeConfig;
 import dev.turnpike.handler.HandlerContext;
+import dev.turnpike.metrics.ListenerMetrics;
+import dev.turnpike.metrics.Metrics;
 import dev.turnpike.upstream.cluster.Clusters;
 import dev.turnpike.http.HttpServices;
 import dev.turnpike.http1.Http1ServerHandler;
@@ -54,6 +56,7 @@ public final class TurnpikeServer implements AutoCloseable {
     private final List<Channel> serverChannels = new ArrayList<>();
     private final List<InetSocketAddress> boundAddresses = new ArrayList<>();
     private final Duration shutdownTimeout;
+    private final Metrics metrics;
     private boolean stopped;
     /** Set when shutdown begins: a connection accepted after the drain sweep is closed at once. */
     private volatile boolean draining;
@@ -76,6 +79,13 @@ public final class TurnpikeServer implements AutoCloseable {
             case UNPOOLED -> UnpooledByteBufAllocator.DEFAULT;
         };
         this.shutdownTimeout = s.shutdownTimeout();
+        this.metrics = new Metrics(allocator, () -> {
+            Snapshot current = snapshot.get();
+            return current != null ? current.clusters() : Clusters.EMPTY;
+        });
+        for (ListenerConfig l : config.listeners()) {
+            metrics.listener(l.name()); // known before the routes' meters size their tables by listener
+        }
         defaultLeakDetection();
         LOG.info("starting: transport={} event_loops={} allocator={} java={} jvm_flags={} leak_detection={}",
                 transport.name(), loops, s.allocator().name().toLowerCase(java.util.Locale.ROOT), Runtime.version(),
@@ -106,12 +116,13 @@ public final class TurnpikeServer implements AutoCloseable {
     }
 
     public HandlerContext handlerContext() {
-        return new HandlerContext(transport.socketChannelClass(), blockingExecutor, group, Clusters.EMPTY);
+        return new HandlerContext(transport.socketChannelClass(), blockingExecutor, group, Clusters.EMPTY, metrics);
     }
 
     private void bind(ListenerConfig listener) throws ServerStartException {
+        ListenerMetrics listenerMetrics = metrics.listener(listener.name());
         ConnectionLimiter.Counters counters = new ConnectionLimiter.Counters(
-                listener.limits().maxConnections(), listener.limits().maxConnectionsPerClient());
+                listener.limits().maxConnections(), listener.limits().maxConnectionsPerClient(), listenerMetrics);
         boolean zeroCopy = listener.sendfile();
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
@@ -126,6 +137,7 @@ public final class TurnpikeServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
+                        ch.attr(ListenerMetrics.KEY).set(listenerMetrics);
                         if (draining) {
                             ch.close();
                             return;
@@ -174,6 +186,14 @@ public final class TurnpikeServer implements AutoCloseable {
         return snapshot.get();
     }
 
+    /**
+     * The server's metrics, for its whole life (reloads keep them). Serve them with
+     * {@code dev.turnpike.metrics.web.MetricsHandler} and {@code DashboardHandler}.
+     */
+    public Metrics metrics() {
+        return metrics;
+    }
+
     /** Addresses actually bound, in listener order (useful with port 0). */
     public List<InetSocketAddress> boundAddresses() {
         return List.copyOf(boundAddresses);
@@ -194,6 +214,7 @@ public final class TurnpikeServer implements AutoCloseable {
         stopped = true;
         draining = true;
         long start = System.nanoTime();
+        metrics.close(); // ends the dashboard's event streams, which would otherwise hold their connections open
         for (Channel ch : serverChannels) {
             ch.close().awaitUninterruptibly();
         }

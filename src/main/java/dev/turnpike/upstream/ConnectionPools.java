@@ -6,9 +6,12 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 
 import java.net.SocketAddress;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
@@ -30,6 +33,8 @@ public final class ConnectionPools implements AutoCloseable {
     private final Class<? extends SocketChannel> channelClass;
     private final EndpointResolver resolver;
     private final ConcurrentHashMap<EventLoop, LoopPools> byLoop = new ConcurrentHashMap<>();
+    /** Every pool made, for metrics read from other threads (pools are made once per loop and endpoint). */
+    private final CopyOnWriteArrayList<ConnectionPool> all = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
 
     public ConnectionPools(PoolConfig config, Class<? extends SocketChannel> channelClass, Executor blockingExecutor) {
@@ -84,11 +89,20 @@ public final class ConnectionPools implements AutoCloseable {
             p = new ConnectionPool(loop, endpoint, config, channelClass, alloc, resolver,
                     direct == null ? null : direct.get(), limiter);
             lp.byEndpoint.put(endpoint, p);
+            all.add(p);
             if (closed) {
                 p.close();
             }
         }
         return p;
+    }
+
+    /**
+     * Every pool made so far, safe to walk from any thread (metrics). Their counts are confined to their loops: read
+     * from elsewhere they are a moment's view, possibly a little stale, which is what a gauge needs.
+     */
+    public List<ConnectionPool> pools() {
+        return Collections.unmodifiableList(all);
     }
 
     /** Closes idle connections now and in-use ones as they are released; later pools keep nothing idle. */

@@ -25,6 +25,7 @@ public final class RetryBudget {
     private final LongAdder active = new LongAdder();
     private final AtomicInteger retries = new AtomicInteger();
     private final LongAdder exhausted = new LongAdder();
+    private final LongAdder granted = new LongAdder();
 
     /**
      * @param budgetPercent        retries in flight may be at most this share (0..100) of the requests in flight
@@ -67,6 +68,7 @@ public final class RetryBudget {
                 return false;
             }
             if (retries.compareAndSet(inFlight, inFlight + 1)) {
+                granted.increment();
                 return true;
             }
         }
@@ -91,6 +93,11 @@ public final class RetryBudget {
 
     public int retriesInFlight() {
         return retries.get();
+    }
+
+    /** Retries allowed to go out, since the start (a counter for metrics). */
+    public long granted() {
+        return granted.sum();
     }
 
     /** Retries refused because the budget was exhausted, since the start (a counter for metrics). */
