@@ -127,6 +127,10 @@ class ConnectionPoolTest {
         UpstreamConnection c = connect(pool);
         release(c);
         assertThat(onLoop(pool::idleConnections)).isEqualTo(1);
+        long accepted = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        while (upstream.connections.get() == 0 && System.nanoTime() < accepted) {
+            Thread.sleep(5); // close() only closes the sockets the upstream has accepted
+        }
         upstream.close(); // closes the server side of every connection
         assertThat(c.channel().closeFuture().await(3, TimeUnit.SECONDS)).isTrue();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
