@@ -370,7 +370,7 @@ public final class TlsListener implements AutoCloseable {
             synchronized (TlsListener.class) {
                 c = ocspClient;
                 if (c == null) {
-                    c = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+                    c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
                             .followRedirects(HttpClient.Redirect.NORMAL).build();
                     ocspClient = c;
                 }

@@ -396,6 +396,31 @@ class TlsListenerIT {
         }
     }
 
+    @ParameterizedTest(name = "{0} {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"openssl, -tls1_3", "openssl, -tls1_2", "jdk, -tls1_3",
+            "jdk, -tls1_2"})
+    void aResumedSessionStillKnowsTheClientCertificate(String engine, String version) throws Exception {
+        assumeThat(OpensslCli.available()).as("openssl command line tool").isTrue();
+        pki.server(TestPki.KeyType.EC, "m.test").write(dir, "s", TestPki.KeyFormat.PKCS8);
+        pki.client("CN=carol").write(dir, "carol", TestPki.KeyFormat.PKCS8);
+        ca();
+        String tls = "cert: s.pem\nkey: s.key\nclient_auth: { mode: required, ca: ca.pem }\n";
+        try (Fixture f = Fixture.start(yaml(engine, tls), whoami(), dir)) {
+            Path session = dir.resolve("session.pem");
+            List<String> cert = List.of("-cert", dir.resolve("carol.pem").toString(), "-key",
+                    dir.resolve("carol.key").toString(), version);
+            List<String> out = new java.util.ArrayList<>(cert);
+            out.addAll(List.of("-sess_out", session.toString()));
+            OpensslCli.Result first = OpensslCli.client(f.port(), "m.test", ca(), out);
+            assertThat(first.output()).contains("subject=CN=carol");
+            List<String> in = new java.util.ArrayList<>(cert);
+            in.addAll(List.of("-sess_in", session.toString()));
+            OpensslCli.Result second = OpensslCli.client(f.port(), "m.test", ca(), in);
+            assertThat(second.resumed()).as(second.output()).isTrue();
+            assertThat(second.output()).contains("subject=CN=carol");
+        }
+    }
+
     @Test
     void ticketsOutliveOneKeyRotationButNotTwo() throws Exception {
         assumeThat(OpensslCli.available()).as("openssl command line tool").isTrue();
