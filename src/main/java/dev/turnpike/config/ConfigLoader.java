@@ -369,14 +369,16 @@ public final class ConfigLoader {
     }
 
     /** Where each {@code redirect_to_https: true} was written, to report a redirect with no HTTPS listener. */
-    private final Map<ListenerConfig, Node> autoRedirects = new java.util.IdentityHashMap<>();
+    private final Map<ListenerConfig, RedirectAt> autoRedirects = new java.util.IdentityHashMap<>();
+
+    private record RedirectAt(Node node, String path) {}
 
     /** {@code redirect_to_https: true} means "the port of the HTTPS listener": there must be exactly one. */
     private void resolveRedirects(List<ListenerConfig> listeners) {
         List<ListenerConfig> tls = listeners.stream().filter(l -> l.tls().isPresent()).toList();
         for (int i = 0; i < listeners.size(); i++) {
             ListenerConfig l = listeners.get(i);
-            Node at = autoRedirects.get(l);
+            RedirectAt at = autoRedirects.get(l);
             if (at == null) {
                 continue;
             }
@@ -385,8 +387,8 @@ public final class ConfigLoader {
                         l.sendfile(), l.tls(), Optional.of(new ListenerConfig.HttpsRedirect(0, tls.getFirst().name())),
                         l.position()));
             } else {
-                r.problem(at, "redirect_to_https", tls.isEmpty()
-                        ? "redirect_to_https: true sends clients to this configuration's HTTPS listener, but no"
+                r.problem(at.node(), at.path(), tls.isEmpty()
+                        ? "true sends clients to this configuration's HTTPS listener, but no"
                         + " listener has 'tls'; add one, or give the HTTPS port, e.g. redirect_to_https: 443"
                         : "there are " + tls.size() + " HTTPS listeners (" + String.join(", ",
                         tls.stream().map(ListenerConfig::name).toList()) + "); give the port to redirect to,"
@@ -443,7 +445,7 @@ public final class ConfigLoader {
         ListenerConfig l = new ListenerConfig(name, address.get().host(), address.get().port(), limits, timeouts,
                 sendfile && !f.has("tls"), tls, redirect, r.pos(node));
         if (redirect.isPresent() && redirect.get().port() == 0) {
-            autoRedirects.put(l, f.value("redirect_to_https"));
+            autoRedirects.put(l, new RedirectAt(f.value("redirect_to_https"), f.path("redirect_to_https")));
         }
         return l;
     }

@@ -332,8 +332,8 @@ final class TlsLoader {
                         + " rather than ECDHE-RSA-AES128-GCM-SHA256; got '" + c + "'");
             } else {
                 r.problem(item, p, "unsupported cipher suite '" + c + "'"
-                        + Suggestions.closest(c, CipherSuites.ACCEPTED_TLS12).map(s -> "; did you mean '" + s + "'?")
-                        .orElse("") + " accepted: " + String.join(", ", CipherSuites.ACCEPTED_TLS12));
+                        + Suggestions.closest(c, CipherSuites.ACCEPTED_TLS12).map(s -> "; did you mean '" + s + "'? ")
+                        .orElse("; ") + "accepted: " + String.join(", ", CipherSuites.ACCEPTED_TLS12));
             }
         }
         return out.isEmpty() ? CipherSuites.DEFAULT_TLS12 : List.copyOf(out);

@@ -48,6 +48,12 @@ import java.util.Set;
 public final class CertificateFiles {
     private CertificateFiles() {}
 
+    /**
+     * Decrypts encrypted keys: the JDK's own providers lack the PBKDF and padding names that encrypted PEM keys
+     * use. Used for that only, never registered process-wide.
+     */
+    private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
+
     /** Certificate files are small; a larger file is almost certainly the wrong one. */
     static final long MAX_FILE_BYTES = 1024 * 1024;
 
@@ -137,12 +143,12 @@ public final class CertificateFiles {
                     case PEMEncryptedKeyPair enc -> {
                         requirePassword(file, password);
                         yield converter.getPrivateKey(enc.decryptKeyPair(
-                                new JcePEMDecryptorProviderBuilder().build(password.toCharArray())).getPrivateKeyInfo());
+                                new JcePEMDecryptorProviderBuilder().setProvider(BC).build(password.toCharArray())).getPrivateKeyInfo());
                     }
                     case PKCS8EncryptedPrivateKeyInfo enc -> {
                         requirePassword(file, password);
                         yield converter.getPrivateKey(enc.decryptPrivateKeyInfo(
-                                new JceOpenSSLPKCS8DecryptorProviderBuilder().build(password.toCharArray())));
+                                new JceOpenSSLPKCS8DecryptorProviderBuilder().setProvider(BC).build(password.toCharArray())));
                     }
                     default -> {
                         sawCertificate |= o instanceof X509CertificateHolder;
