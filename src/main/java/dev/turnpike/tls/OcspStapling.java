@@ -3,10 +3,12 @@ package dev.turnpike.tls;
 import org.bouncycastle.asn1.ASN1IA5String;
 import org.bouncycastle.asn1.x509.AccessDescription;
 import org.bouncycastle.asn1.x509.AuthorityInformationAccess;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateHolder;
 import org.bouncycastle.cert.ocsp.BasicOCSPResp;
 import org.bouncycastle.cert.ocsp.CertificateID;
@@ -159,23 +161,19 @@ final class OcspStapling {
 
     /**
      * The issuer signs its responses itself, or delegates to a responder certificate it issued with the OCSP
-     * signing purpose (RFC 6960 section 4.2.2.2).
+     * signing purpose (RFC 6960 section 4.2.2.2), which then comes with the response.
      */
     private static PublicKey signerKey(BasicOCSPResp basic, X509Certificate issuer) throws Exception {
+        byte[] issuerKey = issuer.getPublicKey().getEncoded();
         for (X509CertificateHolder delegate : basic.getCerts()) {
-            if (!delegate.getSubject().equals(new JcaX509CertificateHolder(issuer).getSubject())
-                    || !java.util.Arrays.equals(delegate.getSubjectPublicKeyInfo().getEncoded(),
-                    issuer.getPublicKey().getEncoded())) {
-                if (!delegate.isSignatureValid(new JcaContentVerifierProviderBuilder().build(issuer.getPublicKey()))) {
-                    continue;
-                }
-                var eku = org.bouncycastle.asn1.x509.ExtendedKeyUsage.fromExtensions(delegate.getExtensions());
-                if (eku == null || !eku.hasKeyPurposeId(KeyPurposeId.id_kp_OCSPSigning)
-                        || !delegate.isValidOn(new java.util.Date())) {
-                    continue;
-                }
-                return new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(delegate)
-                        .getPublicKey();
+            if (java.util.Arrays.equals(delegate.getSubjectPublicKeyInfo().getEncoded(), issuerKey)) {
+                continue; // the issuer itself
+            }
+            ExtendedKeyUsage eku = ExtendedKeyUsage.fromExtensions(delegate.getExtensions());
+            if (delegate.isSignatureValid(new JcaContentVerifierProviderBuilder().build(issuer.getPublicKey()))
+                    && eku != null && eku.hasKeyPurposeId(KeyPurposeId.id_kp_OCSPSigning)
+                    && delegate.isValidOn(new java.util.Date())) {
+                return new JcaX509CertificateConverter().getCertificate(delegate).getPublicKey();
             }
         }
         return issuer.getPublicKey();

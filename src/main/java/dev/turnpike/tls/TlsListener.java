@@ -394,9 +394,11 @@ public final class TlsListener implements AutoCloseable {
         URI responder = null;
         if (config.ocspStapling() && provider == SslProvider.OPENSSL && OpenSsl.isOcspSupported()) {
             responder = OcspStapling.responder(leaf).orElse(null);
-            if (responder != null && material.chain().size() < 2) {
-                LOG.warn("listener {}: {} names an OCSP responder but the file has no issuer certificate;"
-                        + " add the intermediate to staple OCSP responses", listener.name(), c.cert());
+            if (responder != null && (material.chain().size() < 2 || !leaf.getIssuerX500Principal()
+                    .equals(material.chain().get(1).getSubjectX500Principal()))) {
+                LOG.warn("listener {}: {} names an OCSP responder but its issuer's certificate does not follow it"
+                        + " in the file; add the intermediate after the certificate to staple OCSP responses",
+                        listener.name(), c.cert());
                 responder = null;
             }
         }
