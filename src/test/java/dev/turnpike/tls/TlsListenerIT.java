@@ -168,6 +168,32 @@ class TlsListenerIT {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"openssl", "jdk"})
+    void staticFilesGoOutThroughTlsWithoutSendfile(String engine) throws Exception {
+        pki.server(TestPki.KeyType.EC, "files.test").write(dir, "s", TestPki.KeyFormat.PKCS8);
+        java.nio.file.Files.createDirectories(dir.resolve("www"));
+        byte[] big = new byte[300_000];
+        new java.util.Random(7).nextBytes(big);
+        java.nio.file.Files.write(dir.resolve("www/big.bin"), big);
+        String config = """
+                listeners:
+                  - address: "127.0.0.1:0"
+                    tls: { engine: %s, cert: s.pem, key: s.key }
+                sites:
+                  - routes:
+                      - static: www
+                """.formatted(engine);
+        try (Fixture f = Fixture.start(config, Map.of(), dir)) {
+            for (int i = 0; i < 2; i++) { // the second time from the open-file cache
+                RawClient.Response r = TlsClient.to(f.port()).trust(pki.ca).sni("files.test").get("files.test",
+                        "/big.bin");
+                assertThat(r.status).isEqualTo(200);
+                assertThat(r.body).isEqualTo(big);
+            }
+        }
+    }
+
     // ---- protocols and ciphers ------------------------------------------------------------------------------
 
     @ParameterizedTest(name = "{0}")
