@@ -219,8 +219,13 @@ public final class Main implements Callable<Integer> {
     }
 
     static String url(InetSocketAddress a) {
+        return url(a, false);
+    }
+
+    static String url(InetSocketAddress a, boolean https) {
         String host = a.getAddress() == null ? a.getHostString() : NetUtil.toAddressString(a.getAddress());
-        return "http://" + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+        return (https ? "https://" : "http://") + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":"
+                + a.getPort();
     }
 
     private static TurnpikeConfig withListener(TurnpikeConfig config, InetSocketAddress address) {

@@ -44,7 +44,8 @@ final class RunCommand implements Callable<Integer> {
         List<ListenerConfig> listeners = loaded.listeners();
         List<InetSocketAddress> bound = server.boundAddresses();
         for (int i = 0; i < bound.size(); i++) {
-            String url = Main.url(bound.get(i));
+            boolean tls = i < listeners.size() && listeners.get(i).tls().isPresent();
+            String url = Main.url(bound.get(i), tls);
             String name = i < listeners.size() ? listeners.get(i).name() : null;
             // A listener without a name is named after its address; show only names that say more.
             boolean named = name != null && !name.matches(".*:[0-9]+");

@@ -53,7 +53,8 @@ public final class ConfigLoader {
     static final List<String> TOP_KEYS = List.of("server", "listen", "listeners", "access_log", "clusters", "sites");
     static final List<String> SERVER_KEYS = List.of("event_loops", "allocator", "transport", "server_header",
             "shutdown_timeout", "trusted_proxies", "request_id_header");
-    static final List<String> LISTENER_KEYS = List.of("address", "name", "limits", "timeouts", "sendfile");
+    static final List<String> LISTENER_KEYS = List.of("address", "name", "limits", "timeouts", "sendfile", "tls",
+            "redirect_to_https");
     static final List<String> LIMIT_KEYS = List.of("max_request_line", "max_header_size", "max_header_count",
             "max_body_size", "max_connections", "max_connections_per_client");
     static final List<String> TIMEOUT_KEYS = List.of("request_head", "request_body", "keep_alive");
@@ -83,8 +84,7 @@ public final class ConfigLoader {
                             "pool", "health", "retries")));
     private static final Map<String, String> PROXY_HINTS = hints(Map.of(ClusterLoader.CLUSTER_HOME,
             ClusterLoader.CLUSTER_KEYS, "split[]", List.of("weight"), "mirror", List.of("percent")));
-    private static final Map<String, String> LISTENER_HINTS = hints(
-            Map.of("limits", LIMIT_KEYS, "timeouts", TIMEOUT_KEYS));
+    private static final Map<String, String> LISTENER_HINTS = listenerHints();
     private static final Map<String, String> SITE_HINTS = hints(
             Map.of("routes[]", List.of("path", "regex", "methods", "headers", "static", "proxy", "respond", "redirect")));
     private static final Map<String, String> ROUTE_HINTS = routeHints();
@@ -92,6 +92,14 @@ public final class ConfigLoader {
     private static Map<String, String> hints(Map<String, List<String>> homes) {
         Map<String, String> out = new HashMap<>();
         homes.forEach((home, keys) -> keys.forEach(k -> out.put(k, home)));
+        return out;
+    }
+
+    private static Map<String, String> listenerHints() {
+        Map<String, String> out = new HashMap<>(hints(Map.of("limits", LIMIT_KEYS, "timeouts", TIMEOUT_KEYS,
+                "tls", TlsLoader.TLS_KEYS)));
+        out.put("hsts", "tls");
+        out.put("hosts", "tls.certificates[]");
         return out;
     }
 
@@ -113,9 +121,9 @@ public final class ConfigLoader {
     }
 
     private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+\\-.^_`|~0-9A-Za-z]+");
-    private static final Pattern HOST_NAME =
+    static final Pattern HOST_NAME =
             Pattern.compile("[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*");
-    private static final Pattern IPV4 = Pattern.compile("[0-9]{1,3}(\\.[0-9]{1,3}){3}");
+    static final Pattern IPV4 = Pattern.compile("[0-9]{1,3}(\\.[0-9]{1,3}){3}");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([^{}]*)}");
 
     // ---------------------------------------------------------------------------------------------- API
@@ -289,7 +297,7 @@ public final class ConfigLoader {
         });
     }
 
-    private static String headerName(String s) {
+    static String headerName(String s) {
         if (!TOKEN.matcher(s).matches()) {
             throw new IllegalArgumentException("expected a header name (letters, digits and !#$%&'*+-.^_`|~), got '" + s + "'");
         }
@@ -350,6 +358,7 @@ public final class ConfigLoader {
                 }
             }
         }
+        resolveRedirects(out);
         if (out.isEmpty() && r.problemCount() == problemsBefore) {
             Node at = top.has("listen") ? top.keyNode("listen") : top.has("listeners") ? top.keyNode("listeners") : top.node;
             r.problem(at, top.has("listen") || !top.has("listeners") ? "listen" : "listeners",
@@ -357,6 +366,43 @@ public final class ConfigLoader {
                     + " or listen: \":8080\" (all interfaces), or a 'listeners' list");
         }
         return out;
+    }
+
+    /** Where each {@code redirect_to_https: true} was written, to report a redirect with no HTTPS listener. */
+    private final Map<ListenerConfig, RedirectAt> autoRedirects = new java.util.IdentityHashMap<>();
+
+    private record RedirectAt(Node node, String path) {}
+
+    /** {@code redirect_to_https: true} means "the port of the HTTPS listener": there must be exactly one. */
+    private void resolveRedirects(List<ListenerConfig> listeners) {
+        List<ListenerConfig> tls = listeners.stream().filter(l -> l.tls().isPresent()).toList();
+        for (int i = 0; i < listeners.size(); i++) {
+            ListenerConfig l = listeners.get(i);
+            RedirectAt at = autoRedirects.get(l);
+            if (at == null) {
+                continue;
+            }
+            if (tls.size() == 1) {
+                listeners.set(i, new ListenerConfig(l.name(), l.host(), l.port(), l.limits(), l.timeouts(),
+                        l.sendfile(), l.tls(), Optional.of(new ListenerConfig.HttpsRedirect(0, tls.getFirst().name())),
+                        l.position()));
+            } else {
+                r.problem(at.node(), at.path(), tls.isEmpty()
+                        ? "true sends clients to this configuration's HTTPS listener, but no"
+                        + " listener has 'tls'; add one, or give the HTTPS port, e.g. redirect_to_https: 443"
+                        : "there are " + tls.size() + " HTTPS listeners (" + String.join(", ",
+                        tls.stream().map(ListenerConfig::name).toList()) + "); give the port to redirect to,"
+                        + " e.g. redirect_to_https: 443");
+            }
+        }
+    }
+
+    /** {@code true} (the HTTPS listener's port, resolved later), {@code false}, or a port. */
+    private Optional<ListenerConfig.HttpsRedirect> redirectToHttps(Node node, String path) {
+        if (node instanceof ScalarNode s && Tag.BOOL.equals(s.getTag())) {
+            return r.bool(node, path).filter(b -> b).map(b -> new ListenerConfig.HttpsRedirect(0, null));
+        }
+        return r.int32(node, path, 1, 65535).map(port -> new ListenerConfig.HttpsRedirect(port, null));
     }
 
     private ListenerConfig listener(Node node, String path, Map<String, String> addresses, Map<String, String> names) {
@@ -378,11 +424,30 @@ public final class ConfigLoader {
         ListenerConfig.Timeouts timeouts = f.has("timeouts") ? timeouts(f.value("timeouts"), f.path("timeouts"))
                 : ListenerConfig.Timeouts.defaults();
         boolean sendfile = f.get("sendfile", true, r::bool);
+        Optional<TlsConfig> tls = f.has("tls") ? new TlsLoader(r, baseDir).read(f.value("tls"), f.path("tls"))
+                : Optional.empty();
+        if (f.has("tls") && f.has("sendfile") && sendfile) {
+            r.problem(f.value("sendfile"), f.path("sendfile"), "a tls listener never uses sendfile (TLS encrypts"
+                    + " in user space); remove 'sendfile'");
+        }
+        Optional<ListenerConfig.HttpsRedirect> redirect = Optional.empty();
+        if (f.has("redirect_to_https")) {
+            if (f.has("tls")) {
+                r.problem(f.keyNode("redirect_to_https"), f.path("redirect_to_https"), "this listener already"
+                        + " serves HTTPS; redirect_to_https belongs on a plain-HTTP listener");
+            } else {
+                redirect = redirectToHttps(f.value("redirect_to_https"), f.path("redirect_to_https"));
+            }
+        }
         if (address.isEmpty()) {
             return null;
         }
-        return new ListenerConfig(name, address.get().host(), address.get().port(), limits, timeouts, sendfile,
-                r.pos(node));
+        ListenerConfig l = new ListenerConfig(name, address.get().host(), address.get().port(), limits, timeouts,
+                sendfile && !f.has("tls"), tls, redirect, r.pos(node));
+        if (redirect.isPresent() && redirect.get().port() == 0) {
+            autoRedirects.put(l, new RedirectAt(f.value("redirect_to_https"), f.path("redirect_to_https")));
+        }
+        return l;
     }
 
     private boolean duplicateAddress(Node node, String path, Address a, Map<String, String> seen) {

@@ -6,15 +6,15 @@ import java.util.regex.Pattern;
 
 /**
  * Durations as written in configuration: one or more of {@code <integer><unit>} with units
- * {@code ms, s, m, h}, e.g. {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h}, {@code 1m30s}.
+ * {@code ms, s, m, h, d}, e.g. {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h}, {@code 1m30s}.
  */
 public final class Durations {
     private Durations() {}
 
     static final String EXPECTED = "a duration such as 500ms, 10s, 2m, 1h or 1m30s";
 
-    private static final Pattern PART = Pattern.compile("([0-9]+)(ms|s|m|h)");
-    private static final Pattern WHOLE = Pattern.compile("(?:[0-9]+(?:ms|s|m|h))+");
+    private static final Pattern PART = Pattern.compile("([0-9]+)(ms|s|m|h|d)");
+    private static final Pattern WHOLE = Pattern.compile("(?:[0-9]+(?:ms|s|m|h|d))+");
 
     /**
      * @throws IllegalArgumentException with a message saying what was expected
@@ -36,7 +36,8 @@ public final class Durations {
                     case "ms" -> 1;
                     case "s" -> 1000;
                     case "m" -> 60_000;
-                    default -> 3_600_000;
+                    case "h" -> 3_600_000;
+                    default -> 86_400_000;
                 };
                 millis = Math.addExact(millis, Math.multiplyExact(n, factor));
             }

@@ -1,6 +1,7 @@
 package dev.turnpike.config;
 
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * One address Turnpike accepts connections on.
@@ -11,15 +12,31 @@ import java.time.Duration;
  * @param limits   sizes and connection counts that are answered with 4xx/5xx instead of crashing
  * @param timeouts per-connection timeouts
  * @param sendfile whether static files go out with sendfile (zero-copy); off sends them through user space
- *                 in chunks, as needed for file systems where sendfile misbehaves
+ *                 in chunks, as needed for file systems where sendfile misbehaves (never used with TLS)
+ * @param tls      TLS termination: present makes this an HTTPS listener
+ * @param redirectToHttps on a plain listener, answer every request with a redirect to HTTPS instead of routing
  */
 public record ListenerConfig(String name, String host, int port, Limits limits, Timeouts timeouts,
-                             boolean sendfile, SourcePosition position) {
+                             boolean sendfile, Optional<TlsConfig> tls, Optional<HttpsRedirect> redirectToHttps,
+                             SourcePosition position) {
 
     public ListenerConfig(String name, String host, int port, Limits limits, Timeouts timeouts,
                           SourcePosition position) {
         this(name, host, port, limits, timeouts, true, position);
     }
+
+    public ListenerConfig(String name, String host, int port, Limits limits, Timeouts timeouts,
+                          boolean sendfile, SourcePosition position) {
+        this(name, host, port, limits, timeouts, sendfile, Optional.empty(), Optional.empty(), position);
+    }
+
+    /**
+     * Where plain-HTTP requests are sent: {@code https://<host>[:port]<uri>}.
+     *
+     * @param port     the HTTPS port to name in the redirect; 0 means the bound port of {@code listener}
+     * @param listener the name of the TLS listener whose port is used when {@code port} is 0, else null
+     */
+    public record HttpsRedirect(int port, String listener) {}
 
     /**
      * @param maxRequestLine           request line bytes before 414

@@ -22,6 +22,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 
 import java.net.InetAddress;
@@ -35,6 +36,9 @@ import java.net.InetSocketAddress;
  * discarded by the connection.
  */
 public final class Exchange {
+    private static final String HTTPS = "https";
+    private static final AsciiString STRICT_TRANSPORT_SECURITY = AsciiString.cached("strict-transport-security");
+
     private final ExchangeTransport transport;
     private final HttpServices services;
     private final HttpRequest request;
@@ -47,6 +51,7 @@ public final class Exchange {
     private final String requestId;
     private final long startNanos = System.nanoTime();
     private final boolean head;
+    private final TlsInfo tls;
 
     private String routeName;
     private ErrorPages routeErrorPages = ErrorPages.NONE;
@@ -73,6 +78,7 @@ public final class Exchange {
         this.remoteAddress = remoteAddress;
         this.localAddress = localAddress;
         this.head = request.method() == HttpMethod.HEAD;
+        this.tls = HTTPS.equals(scheme) ? TlsInfo.of(transport.channel()) : null;
         String suppliedId = request.headers().get(services.requestIdHeader());
         this.requestId = RequestIds.isAcceptable(suppliedId) ? suppliedId : RequestIds.generate();
     }
@@ -112,6 +118,14 @@ public final class Exchange {
 
     public String protocol() {
         return transport.protocol();
+    }
+
+    /**
+     * What TLS established for this exchange's connection, including the verified client certificate subject
+     * ({@link TlsInfo#clientSubject()}) under mutual TLS; null on plain HTTP.
+     */
+    public TlsInfo tls() {
+        return tls;
     }
 
     public InetSocketAddress remoteAddress() {
@@ -267,6 +281,10 @@ public final class Exchange {
             h.set(HttpHeaderNames.DATE, HttpDate.now());
         }
         h.set(services.requestIdHeader(), requestId);
+        if (tls != null && tls.strictTransportSecurity() != null) {
+            // The listener's policy replaces an upstream's own: the edge decides how HTTPS is enforced.
+            h.set(STRICT_TRANSPORT_SECURITY, tls.strictTransportSecurity());
+        }
         return transport.writeHead(response);
     }
 

@@ -19,15 +19,31 @@ import java.util.List;
  * @param serverHeader    value of the Server header, or null to send none
  * @param requestIdHeader header carrying the request ID
  * @param trustedProxies  peers whose forwarding headers are believed
+ * @param clientSubjectHeaders every header configured to carry a verified client certificate subject upstream
+ *                        (lower case): removed from every proxied request, then set from the connection's own
+ *                        client certificate, so a client can never supply one
  */
 public record HttpServices(RequestDispatcher dispatcher, ErrorResponder errors, AccessLog accessLog,
-                           AsciiString serverHeader, AsciiString requestIdHeader, List<CidrBlock> trustedProxies) {
+                           AsciiString serverHeader, AsciiString requestIdHeader, List<CidrBlock> trustedProxies,
+                           List<AsciiString> clientSubjectHeaders) {
 
     /** Not among Netty's names; named once here for the proxy's forwarding headers and {@link #clientAddress}. */
     public static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
 
     public HttpServices {
         trustedProxies = List.copyOf(trustedProxies);
+        clientSubjectHeaders = List.copyOf(clientSubjectHeaders);
+    }
+
+    public HttpServices(RequestDispatcher dispatcher, ErrorResponder errors, AccessLog accessLog,
+                        AsciiString serverHeader, AsciiString requestIdHeader, List<CidrBlock> trustedProxies) {
+        this(dispatcher, errors, accessLog, serverHeader, requestIdHeader, trustedProxies, List.of());
+    }
+
+    /** These services with exchanges handed to {@code d} (a listener that answers before routing). */
+    public HttpServices withDispatcher(RequestDispatcher d) {
+        return new HttpServices(d, errors, accessLog, serverHeader, requestIdHeader, trustedProxies,
+                clientSubjectHeaders);
     }
 
     public boolean isTrustedProxy(InetAddress address) {

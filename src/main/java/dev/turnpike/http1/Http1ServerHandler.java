@@ -205,7 +205,8 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (!(cause instanceof java.io.IOException)) {
+        // A broken TLS record after the handshake reaches here wrapped in a DecoderException: a client problem too.
+        if (!(cause instanceof java.io.IOException) && !(cause.getCause() instanceof javax.net.ssl.SSLException)) {
             LOG.warn("closing connection from {} after an unexpected error", ctx.channel().remoteAddress(), cause);
         }
         closeConnection();

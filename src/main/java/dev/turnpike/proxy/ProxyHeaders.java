@@ -93,6 +93,7 @@ final class ProxyHeaders {
         h.set(FORWARDED, fwd == null ? element : fwd + ", " + element);
 
         h.set(ex.services().requestIdHeader(), ex.requestId());
+        clientCertificate(ex, h);
         for (int i = 0; i < setNames.length; i++) {
             if (setValues[i] == null) {
                 h.remove(setNames[i]);
@@ -101,6 +102,24 @@ final class ProxyHeaders {
             }
         }
         return h;
+    }
+
+    /**
+     * Client-certificate subject headers come only from this connection's verified certificate: a copy the client
+     * sent is removed on every listener, since any of them may reach an upstream that trusts the header.
+     */
+    private static void clientCertificate(Exchange ex, HttpHeaders h) {
+        java.util.List<AsciiString> names = ex.services().clientSubjectHeaders();
+        if (names.isEmpty()) {
+            return;
+        }
+        for (int i = 0; i < names.size(); i++) {
+            h.remove(names.get(i));
+        }
+        dev.turnpike.http.TlsInfo tls = ex.tls();
+        if (tls != null && tls.clientSubject() != null && tls.clientSubjectHeader() != null) {
+            h.set(tls.clientSubjectHeader(), tls.clientSubject());
+        }
     }
 
     /** Removes the hop-by-hop headers of a response before it goes to the client; framing is redone there. */

@@ -63,7 +63,7 @@ public final class Snapshot implements AutoCloseable {
             AccessLog accessLog = AccessLogs.open(config.accessLog());
             HttpServices services = new HttpServices(router, new ErrorResponder(), accessLog,
                     s.serverHeader().map(AsciiString::cached).orElse(null),
-                    AsciiString.cached(s.requestIdHeader()), s.trustedProxies());
+                    AsciiString.cached(s.requestIdHeader()), s.trustedProxies(), clientSubjectHeaders(config));
             clusters.start();
             return new Snapshot(config, router, services, clusters);
         } catch (RuntimeException e) {
@@ -95,6 +95,17 @@ public final class Snapshot implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /** Every header any listener uses to pass a client certificate subject upstream, lower case, once each. */
+    static List<AsciiString> clientSubjectHeaders(TurnpikeConfig config) {
+        java.util.Set<AsciiString> out = new java.util.LinkedHashSet<>();
+        for (var listener : config.listeners()) {
+            listener.tls().ifPresent(tls -> tls.certificates().forEach(c -> c.clientAuth()
+                    .flatMap(a -> a.subjectHeader())
+                    .ifPresent(h -> out.add(AsciiString.cached(h.toLowerCase(java.util.Locale.ROOT))))));
+        }
+        return List.copyOf(out);
     }
 
     public TurnpikeConfig config() {

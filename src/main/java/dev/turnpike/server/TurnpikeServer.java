@@ -9,6 +9,9 @@ import dev.turnpike.metrics.Metrics;
 import dev.turnpike.upstream.cluster.Clusters;
 import dev.turnpike.http.HttpServices;
 import dev.turnpike.http1.Http1ServerHandler;
+import dev.turnpike.tls.Http2Hook;
+import dev.turnpike.tls.HttpsRedirect;
+import dev.turnpike.tls.TlsListener;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.AdaptiveByteBufAllocator;
 import io.netty.buffer.ByteBufAllocator;
@@ -39,6 +42,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * A running Turnpike: event loops, listeners and the current configuration snapshot. Everything is
@@ -55,6 +59,11 @@ public final class TurnpikeServer implements AutoCloseable {
     private final ChannelGroup connections = new DefaultChannelGroup("connections", GlobalEventExecutor.INSTANCE);
     private final List<Channel> serverChannels = new ArrayList<>();
     private final List<InetSocketAddress> boundAddresses = new ArrayList<>();
+    /** Bound port by listener name, for redirects to "the HTTPS listener" bound after the redirecting one. */
+    private final java.util.Map<String, Integer> boundPorts = new java.util.concurrent.ConcurrentHashMap<>();
+    private final List<TlsListener> tlsListeners = new ArrayList<>();
+    /** How TLS connections that choose h2 by ALPN continue; null offers HTTP/1.1 only. */
+    private Http2Hook http2;
     private final Duration shutdownTimeout;
     private final Metrics metrics;
     private boolean stopped;
@@ -99,11 +108,27 @@ public final class TurnpikeServer implements AutoCloseable {
 
     /** As {@link #start(TurnpikeConfig)}, with route handlers built by {@code handlers}. */
     public static TurnpikeServer start(TurnpikeConfig config, HandlerFactory handlers) throws ServerStartException {
+        // TODO(lead): pass the http2 package's installer here once it lands, so TLS listeners offer h2.
+        return start(config, handlers, null);
+    }
+
+    /**
+     * As {@link #start(TurnpikeConfig, HandlerFactory)}; TLS listeners offer {@code h2} by ALPN and hand connections
+     * that choose it to {@code http2} (null: HTTP/1.1 only).
+     */
+    public static TurnpikeServer start(TurnpikeConfig config, HandlerFactory handlers, Http2Hook http2)
+            throws ServerStartException {
         TurnpikeServer server = new TurnpikeServer(config);
+        server.http2 = http2;
         try {
             server.snapshot.set(Snapshot.compile(config, server.handlerContext(), handlers));
+            // Every certificate is loaded before the first port opens: a TLS problem starts nothing.
+            List<TlsListener> tls = new ArrayList<>();
             for (ListenerConfig listener : config.listeners()) {
-                server.bind(listener);
+                tls.add(listener.tls().isPresent() ? server.startTls(listener) : null);
+            }
+            for (int i = 0; i < config.listeners().size(); i++) {
+                server.bind(config.listeners().get(i), tls.get(i));
             }
             return server;
         } catch (ServerStartException e) {
@@ -119,11 +144,31 @@ public final class TurnpikeServer implements AutoCloseable {
         return new HandlerContext(transport.socketChannelClass(), blockingExecutor, group, Clusters.EMPTY, metrics);
     }
 
-    private void bind(ListenerConfig listener) throws ServerStartException {
+    private TlsListener startTls(ListenerConfig listener) throws ServerStartException {
+        try {
+            TlsListener t = TlsListener.start(listener, http2, group, blockingExecutor);
+            tlsListeners.add(t);
+            return t;
+        } catch (IllegalStateException e) {
+            throw new ServerStartException(e.getMessage(), e);
+        }
+    }
+
+    private void bind(ListenerConfig listener, TlsListener tls) throws ServerStartException {
         ListenerMetrics listenerMetrics = metrics.listener(listener.name());
         ConnectionLimiter.Counters counters = new ConnectionLimiter.Counters(
                 listener.limits().maxConnections(), listener.limits().maxConnectionsPerClient(), listenerMetrics);
         boolean zeroCopy = listener.sendfile();
+        Supplier<HttpServices> services;
+        if (tls != null) {
+            services = tls.services(this::services);
+        } else if (listener.redirectToHttps().isPresent()) {
+            ListenerConfig.HttpsRedirect r = listener.redirectToHttps().get();
+            services = HttpsRedirect.services(this::services,
+                    r.port() > 0 ? () -> r.port() : () -> boundPorts.getOrDefault(r.listener(), 443));
+        } else {
+            services = this::services;
+        }
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannelClass())
@@ -143,7 +188,11 @@ public final class TurnpikeServer implements AutoCloseable {
                             return;
                         }
                         ch.pipeline().addLast("limiter", new ConnectionLimiter(counters));
-                        Http1ServerHandler.install(ch, TurnpikeServer.this::services, listener, "http", zeroCopy);
+                        if (tls != null) {
+                            tls.initChannel(ch, services);
+                        } else {
+                            Http1ServerHandler.install(ch, services, listener, "http", zeroCopy);
+                        }
                     }
                 });
         InetSocketAddress address = new InetSocketAddress(listener.host(), listener.port());
@@ -152,7 +201,9 @@ public final class TurnpikeServer implements AutoCloseable {
             serverChannels.add(ch);
             InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
             boundAddresses.add(bound);
-            LOG.info("listener {} up on http://{}:{}", listener.name(), hostText(bound), bound.getPort());
+            boundPorts.put(listener.name(), bound.getPort());
+            LOG.info("listener {} up on {}://{}:{}", listener.name(), tls != null ? "https" : "http", hostText(bound),
+                    bound.getPort());
         } catch (Exception e) {
             throw new ServerStartException("cannot listen on " + listener.address() + " (" + listener.position()
                     + "): " + describe(e), e);
@@ -199,6 +250,11 @@ public final class TurnpikeServer implements AutoCloseable {
         return List.copyOf(boundAddresses);
     }
 
+    /** The TLS side of the listener named {@code name}, if it has one. */
+    public java.util.Optional<TlsListener> tlsListener(String name) {
+        return tlsListeners.stream().filter(t -> t.name().equals(name)).findFirst();
+    }
+
     public String transportName() {
         return transport.name();
     }
@@ -239,6 +295,9 @@ public final class TurnpikeServer implements AutoCloseable {
         }
         int forced = connections.size();
         connections.close().awaitUninterruptibly();
+        for (TlsListener t : tlsListeners) {
+            t.close();
+        }
         Snapshot s = snapshot.getAndSet(null);
         if (s != null) {
             s.close();

@@ -392,7 +392,7 @@ class ConfigLoaderTest {
                 "t.yaml:5:15: listeners[0].limits.max_body: unknown key; expected one of: max_request_line,"
                         + " max_header_size, max_header_count, max_body_size, max_connections, max_connections_per_client",
                 "t.yaml:6:5: listeners[0].max_body_size: unknown key here; 'max_body_size' belongs under 'limits';"
-                        + " expected one of: address, name, limits, timeouts, sendfile",
+                        + " expected one of: address, name, limits, timeouts, sendfile, tls, redirect_to_https",
                 "t.yaml:7:15: access_log.fromat: unknown key; did you mean 'format'? expected one of: format, output",
                 "t.yaml:10:33: sites[0].routes[0].static.indx: unknown key; did you mean 'index'? expected one of:"
                         + " root, index, spa_fallback, listing, show_hidden, precompressed, cache_control, strip_prefix",
@@ -991,7 +991,8 @@ class ConfigLoaderTest {
         }
 
         @ParameterizedTest
-        @CsvSource({"500ms, 500", "10s, 10000", "2m, 120000", "1h, 3600000", "1m30s, 90000", "1h2m3s4ms, 3723004"})
+        @CsvSource({"500ms, 500", "10s, 10000", "2m, 120000", "1h, 3600000", "1m30s, 90000", "1h2m3s4ms, 3723004",
+            "365d, 31536000000"})
         void durations(String text, long millis) {
             assertThat(Durations.parse(text)).isEqualTo(Duration.ofMillis(millis));
             assertThat(Durations.parse(Durations.format(Duration.ofMillis(millis)))).isEqualTo(Duration.ofMillis(millis));
@@ -999,7 +1000,7 @@ class ConfigLoaderTest {
 
         @ParameterizedTest
         @CsvSource({"10, 'needs a unit'", "1.5s, 'expected a duration'", "10 s, 'expected a duration'",
-                "1d, 'expected a duration'", "'', 'expected a duration'"})
+                "1w, 'expected a duration'", "'', 'expected a duration'"})
         void badDurations(String text, String message) {
             assertThatThrownBy(() -> Durations.parse(text)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining(message);

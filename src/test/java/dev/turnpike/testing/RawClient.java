@@ -27,6 +27,11 @@ public final class RawClient implements AutoCloseable {
         this.out = socket.getOutputStream();
     }
 
+    /** Reads and writes over {@code socket}, already connected (a TLS socket, for example). */
+    public static RawClient over(Socket socket) throws IOException {
+        return new RawClient(socket);
+    }
+
     public static RawClient connect(int port) throws IOException {
         Socket s = new Socket();
         s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
