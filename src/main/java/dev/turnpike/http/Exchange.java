@@ -32,6 +32,9 @@ import java.net.InetSocketAddress;
  * discarded by the connection.
  */
 public final class Exchange {
+    /** What OPTIONS * and a 405 for TRACE or CONNECT advertise, whatever the protocol. */
+    public static final String ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
     private final ExchangeTransport transport;
     private final HttpServices services;
     private final HttpRequest request;
