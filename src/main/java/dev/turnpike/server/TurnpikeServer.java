@@ -7,6 +7,8 @@ import dev.turnpike.handler.HandlerContext;
 import dev.turnpike.upstream.cluster.Clusters;
 import dev.turnpike.http.HttpServices;
 import dev.turnpike.http1.Http1ServerHandler;
+import dev.turnpike.http2.Http2ServerConnection;
+import dev.turnpike.http2.Http2ServerSupport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.AdaptiveByteBufAllocator;
 import io.netty.buffer.ByteBufAllocator;
@@ -131,7 +133,11 @@ public final class TurnpikeServer implements AutoCloseable {
                             return;
                         }
                         ch.pipeline().addLast("limiter", new ConnectionLimiter(counters));
-                        Http1ServerHandler.install(ch, TurnpikeServer.this::services, listener, "http", zeroCopy);
+                        if (listener.http2().enabled()) {
+                            Http2ServerSupport.installCleartext(ch, TurnpikeServer.this::services, listener, zeroCopy);
+                        } else {
+                            Http1ServerHandler.install(ch, TurnpikeServer.this::services, listener, "http", zeroCopy);
+                        }
                     }
                 });
         InetSocketAddress address = new InetSocketAddress(listener.host(), listener.port());
@@ -184,8 +190,8 @@ public final class TurnpikeServer implements AutoCloseable {
     }
 
     /**
-     * Stops accepting, lets in-flight exchanges finish for up to {@code timeout} (their responses carry
-     * Connection: close), then closes what is left and releases the event loops.
+     * Stops accepting, lets in-flight exchanges finish for up to {@code timeout} (HTTP/1.1 responses carry
+     * Connection: close; HTTP/2 connections get GOAWAY), then closes what is left and releases the event loops.
      */
     public synchronized void shutdown(Duration timeout) {
         if (stopped) {
@@ -199,9 +205,12 @@ public final class TurnpikeServer implements AutoCloseable {
         }
         for (Channel ch : connections) {
             ch.eventLoop().execute(() -> {
-                Http1ServerHandler h = ch.pipeline().get(Http1ServerHandler.class);
-                if (h != null) {
-                    h.drain();
+                Http1ServerHandler h1 = ch.pipeline().get(Http1ServerHandler.class);
+                Http2ServerConnection h2 = h1 == null ? ch.pipeline().get(Http2ServerConnection.class) : null;
+                if (h1 != null) {
+                    h1.drain();
+                } else if (h2 != null) {
+                    h2.drain(); // GOAWAY, then close once the streams in flight are done
                 } else {
                     ch.close();
                 }
