@@ -221,12 +221,14 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
             content.release(); // not possible through the codec: DATA before HEADERS or after END_STREAM
             return;
         }
-        if (frame.isEndStream()) {
-            onBody(new DefaultLastHttpContent(content));
-        } else if (content.isReadable()) {
+        if (content.isReadable()) {
             onBody(new DefaultHttpContent(content));
         } else {
             content.release();
+        }
+        if (frame.isEndStream() && ctx.channel().isActive()) {
+            // As the HTTP/1.1 decoder does: bytes in content parts, the end empty (or with trailers).
+            onBody(LastHttpContent.EMPTY_LAST_CONTENT);
         }
     }
 
