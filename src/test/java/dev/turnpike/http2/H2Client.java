@@ -250,9 +250,26 @@ final class H2Client implements AutoCloseable {
     }
 
     synchronized void raw(byte[] bytes) throws IOException {
+        if (cork != null) {
+            cork.writeBytes(bytes);
+            return;
+        }
         out.write(bytes);
         out.flush();
     }
+
+    /** Frames written until {@link #uncork()} go out in one write, so the server reads them together. */
+    synchronized void cork() {
+        cork = new ByteArrayOutputStream();
+    }
+
+    synchronized void uncork() throws IOException {
+        byte[] bytes = cork.toByteArray();
+        cork = null;
+        raw(bytes);
+    }
+
+    private ByteArrayOutputStream cork;
 
     private interface FrameWrite {
         void run() throws Exception;
@@ -270,12 +287,41 @@ final class H2Client implements AutoCloseable {
         ByteBuf b;
         while ((b = writeChannel.readOutbound()) != null) {
             try {
-                b.readBytes(out, b.readableBytes());
+                raw(ByteBufUtil.getBytes(b));
             } finally {
                 b.release();
             }
         }
-        out.flush();
+    }
+
+    /**
+     * An HPACK block of literal fields without indexing, exactly in the given order and case: for heads that
+     * Netty's encoder would fix (it puts pseudo-header fields first).
+     */
+    static byte[] literalBlock(String... namesAndValues) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            b.write(0x00);
+            writeString(b, namesAndValues[i]);
+            writeString(b, namesAndValues[i + 1]);
+        }
+        return b.toByteArray();
+    }
+
+    private static void writeString(ByteArrayOutputStream b, String s) {
+        byte[] bytes = s.getBytes(StandardCharsets.ISO_8859_1);
+        if (bytes.length < 127) {
+            b.write(bytes.length);
+        } else {
+            b.write(127);
+            int rest = bytes.length - 127;
+            while (rest >= 128) {
+                b.write((rest & 0x7F) | 0x80);
+                rest >>>= 7;
+            }
+            b.write(rest);
+        }
+        b.writeBytes(bytes);
     }
 
     // ---- waiting ----------------------------------------------------------------------------------------------
