@@ -2,6 +2,7 @@ package dev.turnpike.http2;
 
 import dev.turnpike.http.Handler;
 import dev.turnpike.server.Fixture;
+import dev.turnpike.testing.H2Client;
 import dev.turnpike.testing.RawClient;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;

@@ -2,6 +2,7 @@ package dev.turnpike.http2;
 
 import dev.turnpike.http.Handler;
 import dev.turnpike.server.Fixture;
+import dev.turnpike.testing.H2Client;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2FrameTypes;
 import io.netty.handler.codec.http2.Http2Headers;

@@ -1,4 +1,4 @@
-package dev.turnpike.http2;
+package dev.turnpike.testing;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -26,7 +26,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -41,7 +40,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * shut) and read back with {@link DefaultHttp2FrameReader} on a thread of its own, which records streams,
  * resets and GOAWAY. By default it behaves: it acknowledges SETTINGS and returns the window for what it read.
  */
-final class H2Client implements AutoCloseable {
+public final class H2Client implements AutoCloseable {
     private static final long WAIT_SECONDS = 20;
 
     private final Socket socket;
@@ -54,32 +53,32 @@ final class H2Client implements AutoCloseable {
     private final AtomicInteger nextStreamId = new AtomicInteger(1);
 
     /** Whether DATA received is given back as window (an honest client); off holds the server's window shut. */
-    volatile boolean returnWindow = true;
+    public volatile boolean returnWindow = true;
 
-    final Map<Integer, Stream> streams = new ConcurrentHashMap<>();
-    final CompletableFuture<GoAway> goAway = new CompletableFuture<>();
-    final CompletableFuture<Void> closed = new CompletableFuture<>();
-    final CompletableFuture<Http2Settings> serverSettings = new CompletableFuture<>();
-    final AtomicInteger pingAcks = new AtomicInteger();
-    final AtomicLong dataReceived = new AtomicLong();
+    public final Map<Integer, Stream> streams = new ConcurrentHashMap<>();
+    public final CompletableFuture<GoAway> goAway = new CompletableFuture<>();
+    public final CompletableFuture<Void> closed = new CompletableFuture<>();
+    public final CompletableFuture<Http2Settings> serverSettings = new CompletableFuture<>();
+    public final AtomicInteger pingAcks = new AtomicInteger();
+    public final AtomicLong dataReceived = new AtomicLong();
     /** What the server currently allows this client to send: the connection window and each stream's. */
     private long connectionSendWindow = Http2CodecUtil.DEFAULT_WINDOW_SIZE;
     private long initialStreamSendWindow = Http2CodecUtil.DEFAULT_WINDOW_SIZE;
     private final Map<Integer, Long> streamSendWindows = new ConcurrentHashMap<>();
     private final Object windowLock = new Object();
 
-    record GoAway(int lastStreamId, long errorCode, String debug) {
+    public record GoAway(int lastStreamId, long errorCode, String debug) {
     }
 
     /** What arrived on one stream. */
-    static final class Stream {
-        final List<Http2Headers> heads = new ArrayList<>();
+    public static final class Stream {
+        public final List<Http2Headers> heads = new java.util.concurrent.CopyOnWriteArrayList<>();
         final ByteArrayOutputStream body = new ByteArrayOutputStream();
-        Http2Headers trailers;
-        Long resetCode;
-        final CompletableFuture<Stream> done = new CompletableFuture<>();
+        public volatile Http2Headers trailers;
+        public volatile Long resetCode;
+        public final CompletableFuture<Stream> done = new CompletableFuture<>();
 
-        synchronized Http2Headers head() {
+        public synchronized Http2Headers head() {
             for (Http2Headers h : heads) {
                 if (h.status() != null && h.status().charAt(0) != '1') {
                     return h;
@@ -88,21 +87,21 @@ final class H2Client implements AutoCloseable {
             return null;
         }
 
-        int status() {
+        public int status() {
             Http2Headers h = head();
             return h == null ? 0 : Integer.parseInt(h.status().toString());
         }
 
-        String header(String name) {
+        public String header(String name) {
             CharSequence v = head().get(name);
             return v == null ? null : v.toString();
         }
 
-        synchronized byte[] bodyBytes() {
+        public synchronized byte[] bodyBytes() {
             return body.toByteArray();
         }
 
-        String bodyText() {
+        public String bodyText() {
             return new String(bodyBytes(), StandardCharsets.UTF_8);
         }
     }
@@ -113,12 +112,12 @@ final class H2Client implements AutoCloseable {
         this.reader = Thread.ofPlatform().daemon().name("h2-test-client-reader").start(this::readLoop);
     }
 
-    static H2Client connect(int port) throws IOException {
+    public static H2Client connect(int port) throws IOException {
         return connect(port, new Http2Settings());
     }
 
     /** Connects, sends the connection preface and {@code settings} (prior knowledge). */
-    static H2Client connect(int port, Http2Settings settings) throws IOException {
+    public static H2Client connect(int port, Http2Settings settings) throws IOException {
         Socket s = new Socket();
         s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
         s.setTcpNoDelay(true);
@@ -128,21 +127,21 @@ final class H2Client implements AutoCloseable {
         return c;
     }
 
-    static Http2Headers request(String method, String path) {
+    public static Http2Headers request(String method, String path) {
         return new DefaultHttp2Headers(false).method(method).path(path).scheme("http").authority("localhost");
     }
 
-    int nextStreamId() {
+    public int nextStreamId() {
         return nextStreamId.getAndAdd(2);
     }
 
     /** Sends a GET for {@code path}; returns the stream ID. */
-    int get(String path) throws IOException {
+    public int get(String path) throws IOException {
         return send(request("GET", path), true);
     }
 
     /** Sends HEADERS on a new stream; returns its ID. */
-    int send(Http2Headers headers, boolean endStream) throws IOException {
+    public int send(Http2Headers headers, boolean endStream) throws IOException {
         int id = nextStreamId();
         headers(id, headers, endStream);
         return id;
@@ -150,12 +149,12 @@ final class H2Client implements AutoCloseable {
 
     // ---- frames -----------------------------------------------------------------------------------------------
 
-    void headers(int streamId, Http2Headers headers, boolean endStream) throws IOException {
+    public void headers(int streamId, Http2Headers headers, boolean endStream) throws IOException {
         stream(streamId);
         write(() -> writer.writeHeaders(writeCtx, streamId, headers, 0, endStream, writeCtx.newPromise()));
     }
 
-    void data(int streamId, byte[] bytes, boolean endStream) throws IOException {
+    public void data(int streamId, byte[] bytes, boolean endStream) throws IOException {
         write(() -> writer.writeData(writeCtx, streamId, Unpooled.wrappedBuffer(bytes), 0, endStream,
                 writeCtx.newPromise()));
     }
@@ -164,7 +163,7 @@ final class H2Client implements AutoCloseable {
      * Sends {@code total} body bytes on the stream as the server's windows allow, then (optionally) END_STREAM;
      * returns how many were sent when {@code deadlineMillis} ran out (all of them if it did not).
      */
-    long upload(int streamId, long total, boolean end, long deadlineMillis) throws IOException, InterruptedException {
+    public long upload(int streamId, long total, boolean end, long deadlineMillis) throws IOException, InterruptedException {
         byte[] chunk = new byte[16 * 1024];
         long sent = 0;
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(deadlineMillis);
@@ -196,28 +195,28 @@ final class H2Client implements AutoCloseable {
         return sent;
     }
 
-    void rst(int streamId, Http2Error error) throws IOException {
+    public void rst(int streamId, Http2Error error) throws IOException {
         write(() -> writer.writeRstStream(writeCtx, streamId, error.code(), writeCtx.newPromise()));
     }
 
-    void settings(Http2Settings settings) throws IOException {
+    public void settings(Http2Settings settings) throws IOException {
         write(() -> writer.writeSettings(writeCtx, settings, writeCtx.newPromise()));
     }
 
-    void ping(long data) throws IOException {
+    public void ping(long data) throws IOException {
         write(() -> writer.writePing(writeCtx, false, data, writeCtx.newPromise()));
     }
 
-    void priority(int streamId, int dependency, short weight) throws IOException {
+    public void priority(int streamId, int dependency, short weight) throws IOException {
         write(() -> writer.writePriority(writeCtx, streamId, dependency, weight, false, writeCtx.newPromise()));
     }
 
-    void windowUpdate(int streamId, int increment) throws IOException {
+    public void windowUpdate(int streamId, int increment) throws IOException {
         write(() -> writer.writeWindowUpdate(writeCtx, streamId, increment, writeCtx.newPromise()));
     }
 
     /** A frame with any header, for what DefaultHttp2FrameWriter will not write (e.g. CONTINUATION on its own). */
-    void frame(byte type, int flags, int streamId, byte[] payload) throws IOException {
+    public void frame(byte type, int flags, int streamId, byte[] payload) throws IOException {
         ByteBuf buf = Unpooled.buffer(Http2CodecUtil.FRAME_HEADER_LENGTH + payload.length);
         Http2CodecUtil.writeFrameHeader(buf, payload.length, type, new Http2Flags((short) flags), streamId);
         buf.writeBytes(payload);
@@ -225,31 +224,7 @@ final class H2Client implements AutoCloseable {
         buf.release();
     }
 
-    /** The HPACK block of {@code headers}, encoded with this connection's encoder (its dynamic table changes). */
-    byte[] encode(int streamId, Http2Headers headers) throws IOException {
-        synchronized (this) {
-            EmbeddedChannel ch = new EmbeddedChannel(new ChannelInboundHandlerAdapter());
-            try {
-                ChannelHandlerContext ctx = ch.pipeline().firstContext();
-                writer.writeHeaders(ctx, streamId, headers, 0, false, ctx.newPromise());
-                ch.flushOutbound();
-                ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-                ByteBuf b;
-                while ((b = ch.readOutbound()) != null) {
-                    bytes.writeBytes(ByteBufUtil.getBytes(b));
-                    b.release();
-                }
-                byte[] frame = bytes.toByteArray();
-                byte[] block = new byte[frame.length - Http2CodecUtil.FRAME_HEADER_LENGTH];
-                System.arraycopy(frame, Http2CodecUtil.FRAME_HEADER_LENGTH, block, 0, block.length);
-                return block;
-            } finally {
-                ch.finishAndReleaseAll();
-            }
-        }
-    }
-
-    synchronized void raw(byte[] bytes) throws IOException {
+    public synchronized void raw(byte[] bytes) throws IOException {
         if (cork != null) {
             cork.writeBytes(bytes);
             return;
@@ -259,11 +234,11 @@ final class H2Client implements AutoCloseable {
     }
 
     /** Frames written until {@link #uncork()} go out in one write, so the server reads them together. */
-    synchronized void cork() {
+    public synchronized void cork() {
         cork = new ByteArrayOutputStream();
     }
 
-    synchronized void uncork() throws IOException {
+    public synchronized void uncork() throws IOException {
         byte[] bytes = cork.toByteArray();
         cork = null;
         raw(bytes);
@@ -298,7 +273,7 @@ final class H2Client implements AutoCloseable {
      * An HPACK block of literal fields without indexing, exactly in the given order and case: for heads that
      * Netty's encoder would fix (it puts pseudo-header fields first).
      */
-    static byte[] literalBlock(String... namesAndValues) {
+    public static byte[] literalBlock(String... namesAndValues) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         for (int i = 0; i < namesAndValues.length; i += 2) {
             b.write(0x00);
@@ -326,20 +301,20 @@ final class H2Client implements AutoCloseable {
 
     // ---- waiting ----------------------------------------------------------------------------------------------
 
-    Stream stream(int id) {
+    public Stream stream(int id) {
         return streams.computeIfAbsent(id, k -> new Stream());
     }
 
     /** Waits for the stream to end (END_STREAM or a reset). */
-    Stream response(int id) throws Exception {
+    public Stream response(int id) throws Exception {
         return stream(id).done.get(WAIT_SECONDS, TimeUnit.SECONDS);
     }
 
-    GoAway awaitGoAway() throws Exception {
+    public GoAway awaitGoAway() throws Exception {
         return goAway.get(WAIT_SECONDS, TimeUnit.SECONDS);
     }
 
-    boolean awaitClosed(long millis) {
+    public boolean awaitClosed(long millis) {
         try {
             closed.get(millis, TimeUnit.MILLISECONDS);
             return true;
