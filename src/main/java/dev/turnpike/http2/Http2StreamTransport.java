@@ -557,10 +557,14 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         return f;
     }
 
-    /** The response cannot be completed: the client sees the stream reset. */
+    /**
+     * The response cannot be completed: the client sees the stream reset. CANCEL rather than INTERNAL_ERROR:
+     * resets with other codes count against the client as provoked ones (max_resets), and a failing upstream
+     * must not cost an honest client its connection.
+     */
     @Override
     public void abort() {
-        reset(Http2Error.INTERNAL_ERROR, "response aborted");
+        reset(Http2Error.CANCEL, "response aborted");
     }
 
     @Override

@@ -61,6 +61,10 @@ public final class H2Client implements AutoCloseable {
     public final CompletableFuture<Http2Settings> serverSettings = new CompletableFuture<>();
     public final AtomicInteger pingAcks = new AtomicInteger();
     public final AtomicLong dataReceived = new AtomicLong();
+    /** Every frame read, in order, for failure messages. */
+    public final java.util.Queue<String> frames = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** Why reading stopped, when it was not the connection closing. */
+    public volatile Exception readFailure;
     /** What the server currently allows this client to send: the connection window and each stream's. */
     private long connectionSendWindow = Http2CodecUtil.DEFAULT_WINDOW_SIZE;
     private long initialStreamSendWindow = Http2CodecUtil.DEFAULT_WINDOW_SIZE;
@@ -104,6 +108,11 @@ public final class H2Client implements AutoCloseable {
         public String bodyText() {
             return new String(bodyBytes(), StandardCharsets.UTF_8);
         }
+
+        @Override
+        public String toString() {
+            return "heads " + heads + ", " + body.size() + " body bytes, trailers " + trailers + ", reset " + resetCode;
+        }
     }
 
     private H2Client(Socket socket) throws IOException {
@@ -122,8 +131,14 @@ public final class H2Client implements AutoCloseable {
         s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
         s.setTcpNoDelay(true);
         H2Client c = new H2Client(s);
-        c.raw(ByteBufUtil.getBytes(Http2CodecUtil.connectionPrefaceBuf()));
-        c.settings(settings);
+        // In one write: the server answers the preface with its SETTINGS, and the ACK for them must not get
+        // ahead of ours (a client's first frame is SETTINGS).
+        synchronized (c) {
+            c.cork();
+            c.raw(ByteBufUtil.getBytes(Http2CodecUtil.connectionPrefaceBuf()));
+            c.settings(settings);
+            c.uncork();
+        }
         return c;
     }
 
@@ -339,7 +354,7 @@ public final class H2Client implements AutoCloseable {
     private void readLoop() {
         EmbeddedChannel ch = new EmbeddedChannel(new ChannelInboundHandlerAdapter());
         ChannelHandlerContext ctx = ch.pipeline().firstContext();
-        DefaultHttp2FrameReader frames = new DefaultHttp2FrameReader(new DefaultHttp2HeadersDecoder(false, 1 << 20));
+        DefaultHttp2FrameReader reader = new DefaultHttp2FrameReader(new DefaultHttp2HeadersDecoder(false, 1 << 20));
         ByteBuf in = Unpooled.buffer(64 * 1024);
         Listener listener = new Listener();
         byte[] buf = new byte[64 * 1024];
@@ -347,14 +362,19 @@ public final class H2Client implements AutoCloseable {
             int n;
             while ((n = is.read(buf)) >= 0) {
                 in.writeBytes(buf, 0, n);
-                frames.readFrame(ctx, in, listener);
+                reader.readFrame(ctx, in, listener);
                 in.discardReadBytes();
             }
-        } catch (IOException | Http2Exception e) {
-            // closed
+            this.frames.add("EOF");
+        } catch (IOException e) {
+            frames.add("closed: " + e);
+        } catch (Http2Exception | RuntimeException e) {
+            readFailure = e;
+            System.err.println("H2Client: reading failed: " + e);
+            e.printStackTrace();
         } finally {
             in.release();
-            frames.close();
+            reader.close();
             ch.finishAndReleaseAll();
             for (Stream s : streams.values()) {
                 s.done.complete(s);
@@ -371,6 +391,7 @@ public final class H2Client implements AutoCloseable {
         public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding, boolean endOfStream) {
             Stream s = stream(streamId);
             int n = data.readableBytes();
+            frames.add("DATA " + streamId + " " + n + (endOfStream ? " END" : ""));
             synchronized (s) {
                 try {
                     data.readBytes(s.body, n);
@@ -404,6 +425,7 @@ public final class H2Client implements AutoCloseable {
         public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
                                   boolean endOfStream) {
             Stream s = stream(streamId);
+            frames.add("HEADERS " + streamId + " " + headers.status() + (endOfStream ? " END" : ""));
             synchronized (s) {
                 if (headers.status() == null && s.head() != null) {
                     s.trailers = headers;
@@ -425,6 +447,7 @@ public final class H2Client implements AutoCloseable {
         @Override
         public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) {
             Stream s = stream(streamId);
+            frames.add("RST " + streamId + " " + errorCode);
             s.resetCode = errorCode;
             s.done.complete(s);
         }
