@@ -233,7 +233,8 @@ public final class Main implements Callable<Integer> {
         String host = address.getHostString();
         String name = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
         ListenerConfig listener = new ListenerConfig(name, host, address.getPort(), first.limits(),
-                first.timeouts(), first.sendfile(), first.position());
+                first.timeouts(), first.sendfile(), first.tls(), first.redirectToHttps(), first.http2(),
+                first.position());
         return new TurnpikeConfig(config.source(), config.server(), List.of(listener), config.sites(),
                 config.accessLog(), config.clusters());
     }

@@ -54,10 +54,14 @@ public final class ConfigLoader {
     static final List<String> SERVER_KEYS = List.of("event_loops", "allocator", "transport", "server_header",
             "shutdown_timeout", "trusted_proxies", "request_id_header");
     static final List<String> LISTENER_KEYS = List.of("address", "name", "limits", "timeouts", "sendfile", "tls",
-            "redirect_to_https");
+            "redirect_to_https", "http2");
     static final List<String> LIMIT_KEYS = List.of("max_request_line", "max_header_size", "max_header_count",
             "max_body_size", "max_connections", "max_connections_per_client");
     static final List<String> TIMEOUT_KEYS = List.of("request_head", "request_body", "keep_alive");
+    static final List<String> HTTP2_KEYS = List.of("enabled", "h2c_upgrade", "max_concurrent_streams",
+            "initial_window_size", "connection_window_size", "max_frame_size", "max_header_list_size",
+            "header_table_size", "max_continuation_frames", "max_resets", "reset_window", "max_control_frames",
+            "control_frame_window", "max_queued_control_frames", "flow_control_timeout");
     static final List<String> ACCESS_LOG_KEYS = List.of("format", "output");
     static final List<String> SITE_KEYS = List.of("name", "host", "hosts", "error_pages", "routes");
     static final List<String> HANDLER_KEYS = List.of("static", "proxy", "respond", "redirect");
@@ -78,7 +82,7 @@ public final class ConfigLoader {
     static final List<String> ERROR_PAGE_KEYS = List.of("html", "json");
 
     private static final Map<String, String> TOP_HINTS = hints(
-            Map.of("server", SERVER_KEYS, "listeners[]", List.of("address", "limits", "timeouts", "sendfile"),
+            Map.of("server", SERVER_KEYS, "listeners[]", List.of("address", "limits", "timeouts", "sendfile", "http2"),
                     "sites[]", List.of("host", "hosts", "routes", "error_pages"),
                     ClusterLoader.CLUSTER_HOME, List.of("endpoints", "load_balancing", "slow_start", "dns_refresh",
                             "pool", "health", "retries")));
@@ -97,7 +101,7 @@ public final class ConfigLoader {
 
     private static Map<String, String> listenerHints() {
         Map<String, String> out = new HashMap<>(hints(Map.of("limits", LIMIT_KEYS, "timeouts", TIMEOUT_KEYS,
-                "tls", TlsLoader.TLS_KEYS)));
+                "http2", HTTP2_KEYS, "tls", TlsLoader.TLS_KEYS)));
         out.put("hsts", "tls");
         out.put("hosts", "tls.certificates[]");
         return out;
@@ -385,7 +389,7 @@ public final class ConfigLoader {
             if (tls.size() == 1) {
                 listeners.set(i, new ListenerConfig(l.name(), l.host(), l.port(), l.limits(), l.timeouts(),
                         l.sendfile(), l.tls(), Optional.of(new ListenerConfig.HttpsRedirect(0, tls.getFirst().name())),
-                        l.position()));
+                        l.http2(), l.position()));
             } else {
                 r.problem(at.node(), at.path(), tls.isEmpty()
                         ? "true sends clients to this configuration's HTTPS listener, but no"
@@ -424,6 +428,8 @@ public final class ConfigLoader {
         ListenerConfig.Timeouts timeouts = f.has("timeouts") ? timeouts(f.value("timeouts"), f.path("timeouts"))
                 : ListenerConfig.Timeouts.defaults();
         boolean sendfile = f.get("sendfile", true, r::bool);
+        ListenerConfig.Http2 http2 = f.has("http2") ? http2(f.value("http2"), f.path("http2"))
+                : ListenerConfig.Http2.defaults();
         Optional<TlsConfig> tls = f.has("tls") ? new TlsLoader(r, baseDir).read(f.value("tls"), f.path("tls"))
                 : Optional.empty();
         if (f.has("tls") && f.has("sendfile") && sendfile) {
@@ -443,7 +449,7 @@ public final class ConfigLoader {
             return null;
         }
         ListenerConfig l = new ListenerConfig(name, address.get().host(), address.get().port(), limits, timeouts,
-                sendfile && !f.has("tls"), tls, redirect, r.pos(node));
+                sendfile && !f.has("tls"), tls, redirect, http2, r.pos(node));
         if (redirect.isPresent() && redirect.get().port() == 0) {
             autoRedirects.put(l, new RedirectAt(f.value("redirect_to_https"), f.path("redirect_to_https")));
         }
@@ -606,6 +612,46 @@ public final class ConfigLoader {
                 f.get("request_head", d.requestHead(), r::duration),
                 f.get("request_body", d.requestBody(), r::duration),
                 f.get("keep_alive", d.keepAlive(), r::duration));
+    }
+
+    private ListenerConfig.Http2 http2(Node node, String path) {
+        ListenerConfig.Http2 d = ListenerConfig.Http2.defaults();
+        Fields f = r.map(node, path, HTTP2_KEYS);
+        if (f == null) {
+            return d;
+        }
+        return new ListenerConfig.Http2(
+                f.get("enabled", d.enabled(), r::bool),
+                f.get("h2c_upgrade", d.h2cUpgrade(), r::bool),
+                f.get("max_concurrent_streams", d.maxConcurrentStreams(), (n, p) -> r.int32(n, p, 1, Integer.MAX_VALUE)),
+                // RFC 9113 section 6.9.2: a window is at most 2^31-1; the connection's starts at 65535.
+                f.get("initial_window_size", d.initialWindowSize(), (n, p) -> intSize(n, p, 1, Integer.MAX_VALUE)),
+                f.get("connection_window_size", d.connectionWindowSize(), (n, p) -> intSize(n, p, 65_535, Integer.MAX_VALUE)),
+                // Section 6.5.2: SETTINGS_MAX_FRAME_SIZE is between 2^14 and 2^24-1.
+                f.get("max_frame_size", d.maxFrameSize(), (n, p) -> intSize(n, p, 16_384, 16_777_215)),
+                f.get("max_header_list_size", d.maxHeaderListSize(), (n, p) -> intSize(n, p, 1024, Integer.MAX_VALUE)),
+                f.get("header_table_size", d.headerTableSize(), (n, p) -> intSize(n, p, 0, Integer.MAX_VALUE)),
+                f.get("max_continuation_frames", d.maxContinuationFrames(), (n, p) -> r.int32(n, p, 1, Integer.MAX_VALUE)),
+                f.get("max_resets", d.maxResets(), (n, p) -> r.int32(n, p, 1, Integer.MAX_VALUE)),
+                f.get("reset_window", d.resetWindow(), this::wholeSeconds),
+                f.get("max_control_frames", d.maxControlFrames(), (n, p) -> r.int32(n, p, 1, Integer.MAX_VALUE)),
+                f.get("control_frame_window", d.controlFrameWindow(), r::duration),
+                f.get("max_queued_control_frames", d.maxQueuedControlFrames(), (n, p) -> r.int32(n, p, 1, Integer.MAX_VALUE)),
+                f.get("flow_control_timeout", d.flowControlTimeout(), r::duration));
+    }
+
+    private Optional<Integer> intSize(Node node, String path, long min, long max) {
+        return r.size(node, path, min, max).map(Long::intValue);
+    }
+
+    /** A duration Netty counts in whole seconds: at least 1s, and a multiple of a second. */
+    private Optional<Duration> wholeSeconds(Node node, String path) {
+        Optional<Duration> d = r.duration(node, path);
+        if (d.isPresent() && (d.get().compareTo(Duration.ofSeconds(1)) < 0 || d.get().toNanos() % 1_000_000_000L != 0)) {
+            r.problem(node, path, "expected whole seconds, at least 1s, e.g. 30s; got " + ConfigReader.describe(node));
+            return Optional.empty();
+        }
+        return d;
     }
 
     // ---------------------------------------------------------------------------------------------- access log

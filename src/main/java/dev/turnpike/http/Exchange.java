@@ -36,6 +36,8 @@ import java.net.InetSocketAddress;
  * discarded by the connection.
  */
 public final class Exchange {
+    /** What OPTIONS * and a 405 for TRACE or CONNECT advertise, whatever the protocol. */
+    public static final String ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
     private static final String HTTPS = "https";
     private static final AsciiString STRICT_TRANSPORT_SECURITY = AsciiString.cached("strict-transport-security");
 

@@ -46,6 +46,25 @@ public record RequestTarget(String path, String query, String authority) {
         return path == null ? null : new RequestTarget(path, query, authority);
     }
 
+    /** The effective host of an authority (Host or :authority): lower case, without port or trailing dot. */
+    public static String hostOf(String authority) {
+        if (authority == null || authority.isEmpty()) {
+            return "";
+        }
+        String host;
+        if (authority.charAt(0) == '[') {
+            int end = authority.indexOf(']');
+            host = end < 0 ? authority : authority.substring(0, end + 1);
+        } else {
+            int colon = authority.lastIndexOf(':');
+            host = colon < 0 ? authority : authority.substring(0, colon);
+        }
+        if (host.endsWith(".")) {
+            host = host.substring(0, host.length() - 1);
+        }
+        return host.toLowerCase(java.util.Locale.ROOT);
+    }
+
     static String normalize(String p) {
         if (p.indexOf('%') < 0 && p.indexOf("/.") < 0) {
             return p;

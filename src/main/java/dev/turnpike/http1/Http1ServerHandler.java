@@ -37,7 +37,6 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
-import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -69,8 +68,8 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
      */
     private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
 
-    /** What OPTIONS * and a 405 for TRACE or CONNECT advertise. */
-    private static final String ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+    private static final String DECODER = "h1-decoder";
+    private static final String CHUNKED_WRITER = "chunked-writer";
 
     private final Supplier<HttpServices> services;
     private final StrictHttp1RequestDecoder decoder;
@@ -87,6 +86,10 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     private final Runnable timerTask = this::onTimer;
     private final String scheme;
     private final boolean zeroCopy;
+    /** Where an {@code Upgrade} request may switch the connection to, or null. */
+    private final ProtocolUpgrade upgrade;
+    /** The switch accepted for the current (bodyless) request, done when the decoder's end of it arrives. */
+    private ProtocolUpgrade.Switch pendingSwitch;
 
     private ChannelHandlerContext ctx;
     private final ArrayDeque<Object> pipelined = new ArrayDeque<>(4);
@@ -130,6 +133,13 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     public Http1ServerHandler(Supplier<HttpServices> services, StrictHttp1RequestDecoder decoder,
                               Http1ResponseEncoder encoder, ListenerConfig listener, String scheme, boolean zeroCopy) {
+        this(services, decoder, encoder, listener, scheme, zeroCopy, null);
+    }
+
+    Http1ServerHandler(Supplier<HttpServices> services, StrictHttp1RequestDecoder decoder,
+                       Http1ResponseEncoder encoder, ListenerConfig listener, String scheme, boolean zeroCopy,
+                       ProtocolUpgrade upgrade) {
+        this.upgrade = upgrade;
         this.services = services;
         this.decoder = decoder;
         this.encoder = encoder;
@@ -147,17 +157,24 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     /** Builds the decoder, encoder and this handler for a fresh connection. */
     public static void install(Channel ch, Supplier<HttpServices> services, ListenerConfig listener, String scheme,
                                boolean zeroCopy) {
+        install(ch, services, listener, scheme, zeroCopy, null);
+    }
+
+    /** As {@link #install(Channel, Supplier, ListenerConfig, String, boolean)}; requests may switch to {@code upgrade}. */
+    public static void install(Channel ch, Supplier<HttpServices> services, ListenerConfig listener, String scheme,
+                               boolean zeroCopy, ProtocolUpgrade upgrade) {
         ListenerConfig.Limits l = listener.limits();
         StrictHttp1RequestDecoder decoder = new StrictHttp1RequestDecoder(
                 new Http1Limits(l.maxRequestLine(), l.maxHeaderSize(), l.maxHeaderCount()));
         Http1ResponseEncoder encoder = new Http1ResponseEncoder();
-        ch.pipeline().addLast("h1-decoder", decoder)
+        ch.pipeline().addLast(DECODER, decoder)
                 .addLast("h1-encoder", encoder);
         if (!zeroCopy) {
             // Without sendfile, files go out as ChunkedInput, which needs this handler; with it, it only costs.
-            ch.pipeline().addLast("chunked-writer", new io.netty.handler.stream.ChunkedWriteHandler());
+            ch.pipeline().addLast(CHUNKED_WRITER, new io.netty.handler.stream.ChunkedWriteHandler());
         }
-        ch.pipeline().addLast("h1-handler", new Http1ServerHandler(services, decoder, encoder, listener, scheme, zeroCopy));
+        ch.pipeline().addLast("h1-handler",
+                new Http1ServerHandler(services, decoder, encoder, listener, scheme, zeroCopy, upgrade));
     }
 
     // ---- lifecycle ---------------------------------------------------------------------------------------
@@ -260,6 +277,9 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         if (skipEmptyLast && msg instanceof LastHttpContent last) {
             skipEmptyLast = false;
             last.release();
+            if (pendingSwitch != null) {
+                switchProtocols();
+            }
             return;
         }
         if (responseDone) {
@@ -298,11 +318,62 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             return;
         }
         if (msg instanceof HttpRequest req) {
+            if (upgrade != null && acceptUpgrade(req)) {
+                return;
+            }
             startExchange(req);
         } else if (msg instanceof Http1DecodeError err) {
             rejectMalformed(err);
         } else {
             ReferenceCountUtil.release(msg);
+        }
+    }
+
+    /**
+     * Whether {@code req} switches the connection: it asks to, has no body, nothing follows it, the connection
+     * is not draining, and the upgrade accepts it. Then the switch is made when its (empty) end arrives.
+     */
+    private boolean acceptUpgrade(HttpRequest req) {
+        if (!req.headers().contains(HttpHeaderNames.UPGRADE) || draining || !pipelined.isEmpty()
+                || req.protocolVersion() != HttpVersion.HTTP_1_1 || HttpUtil.isTransferEncodingChunked(req)
+                || HttpUtil.getContentLength(req, 0L) > 0) {
+            return false;
+        }
+        ProtocolUpgrade.Switch s = upgrade.prepare(ctx, req);
+        if (s == null) {
+            return false;
+        }
+        pendingSwitch = s;
+        skipEmptyLast = true;
+        disarm(Phase.PROCESSING);
+        return true;
+    }
+
+    /**
+     * Answers 101 and hands the connection over: from here nothing is HTTP/1.1. The HTTP/1 handlers leave the
+     * pipeline, the decoder last, so that whatever it holds beyond the request reaches the new protocol.
+     */
+    private void switchProtocols() {
+        ProtocolUpgrade.Switch s = pendingSwitch;
+        pendingSwitch = null;
+        cancelTimer();
+        closing = true;
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS,
+                Unpooled.EMPTY_BUFFER);
+        r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE)
+                .set(HttpHeaderNames.UPGRADE, s.protocol());
+        encoder.answeringHead(false);
+        ctx.writeAndFlush(r);
+        io.netty.channel.ChannelPipeline p = ctx.pipeline();
+        p.remove(encoder);
+        if (p.get(CHUNKED_WRITER) != null) {
+            p.remove(CHUNKED_WRITER);
+        }
+        p.remove(this);
+        try {
+            s.install(p, DECODER);
+        } finally {
+            p.remove(decoder);
         }
     }
 
@@ -329,7 +400,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         String authority = target != null && target.authority() != null
                 ? target.authority() : req.headers().get(HttpHeaderNames.HOST);
         Exchange ex = new Exchange(this, svc, req, target != null ? target : new RequestTarget("/", null, null),
-                hostOf(authority), scheme, (InetSocketAddress) ctx.channel().remoteAddress(),
+                RequestTarget.hostOf(authority), scheme, (InetSocketAddress) ctx.channel().remoteAddress(),
                 (InetSocketAddress) ctx.channel().localAddress());
         current = ex;
         try {
@@ -359,7 +430,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             if (method == HttpMethod.CONNECT || method == HttpMethod.TRACE) {
                 FullHttpResponse r = svc.errors().build(ex, HttpResponseStatus.METHOD_NOT_ALLOWED,
                         method.name() + " is not served here.");
-                r.headers().set(HttpHeaderNames.ALLOW, ALLOWED_METHODS);
+                r.headers().set(HttpHeaderNames.ALLOW, Exchange.ALLOWED_METHODS);
                 ex.respond(r);
                 return;
             }
@@ -398,7 +469,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     private void answerAsteriskOptions(Exchange ex) {
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.EMPTY_BUFFER);
-        r.headers().set(HttpHeaderNames.ALLOW, ALLOWED_METHODS);
+        r.headers().set(HttpHeaderNames.ALLOW, Exchange.ALLOWED_METHODS);
         ex.respond(r);
     }
 
@@ -837,21 +908,5 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         }
     }
 
-    static String hostOf(String authority) {
-        if (authority == null || authority.isEmpty()) {
-            return "";
-        }
-        String host;
-        if (authority.charAt(0) == '[') {
-            int end = authority.indexOf(']');
-            host = end < 0 ? authority : authority.substring(0, end + 1);
-        } else {
-            int colon = authority.lastIndexOf(':');
-            host = colon < 0 ? authority : authority.substring(0, colon);
-        }
-        if (host.endsWith(".")) {
-            host = host.substring(0, host.length() - 1);
-        }
-        return host.toLowerCase(Locale.ROOT);
-    }
+
 }

@@ -9,6 +9,8 @@ import dev.turnpike.metrics.Metrics;
 import dev.turnpike.upstream.cluster.Clusters;
 import dev.turnpike.http.HttpServices;
 import dev.turnpike.http1.Http1ServerHandler;
+import dev.turnpike.http2.Http2ServerConnection;
+import dev.turnpike.http2.Http2ServerSupport;
 import dev.turnpike.tls.Http2Hook;
 import dev.turnpike.tls.HttpsRedirect;
 import dev.turnpike.tls.TlsListener;
@@ -63,6 +65,10 @@ public final class TurnpikeServer implements AutoCloseable {
     private final java.util.Map<String, Integer> boundPorts = new java.util.concurrent.ConcurrentHashMap<>();
     private final List<TlsListener> tlsListeners = new ArrayList<>();
     /** How TLS connections that choose h2 by ALPN continue; null offers HTTP/1.1 only. */
+    /** HTTP/2 for TLS connections whose client picked {@code h2} by ALPN. */
+    static final Http2Hook HTTP2_OVER_TLS = (ch, services, listener) ->
+            Http2ServerSupport.install(ch, services, listener, "https");
+
     private Http2Hook http2;
     private final Duration shutdownTimeout;
     private final Metrics metrics;
@@ -108,8 +114,7 @@ public final class TurnpikeServer implements AutoCloseable {
 
     /** As {@link #start(TurnpikeConfig)}, with route handlers built by {@code handlers}. */
     public static TurnpikeServer start(TurnpikeConfig config, HandlerFactory handlers) throws ServerStartException {
-        // TODO(lead): pass the http2 package's installer here once it lands, so TLS listeners offer h2.
-        return start(config, handlers, null);
+        return start(config, handlers, HTTP2_OVER_TLS);
     }
 
     /**
@@ -146,7 +151,8 @@ public final class TurnpikeServer implements AutoCloseable {
 
     private TlsListener startTls(ListenerConfig listener) throws ServerStartException {
         try {
-            TlsListener t = TlsListener.start(listener, http2, group, blockingExecutor);
+            TlsListener t = TlsListener.start(listener, listener.http2().enabled() ? http2 : null, group,
+                    blockingExecutor);
             tlsListeners.add(t);
             return t;
         } catch (IllegalStateException e) {
@@ -190,6 +196,8 @@ public final class TurnpikeServer implements AutoCloseable {
                         ch.pipeline().addLast("limiter", new ConnectionLimiter(counters));
                         if (tls != null) {
                             tls.initChannel(ch, services);
+                        } else if (listener.http2().enabled()) {
+                            Http2ServerSupport.installCleartext(ch, services, listener, zeroCopy);
                         } else {
                             Http1ServerHandler.install(ch, services, listener, "http", zeroCopy);
                         }
@@ -260,8 +268,8 @@ public final class TurnpikeServer implements AutoCloseable {
     }
 
     /**
-     * Stops accepting, lets in-flight exchanges finish for up to {@code timeout} (their responses carry
-     * Connection: close), then closes what is left and releases the event loops.
+     * Stops accepting, lets in-flight exchanges finish for up to {@code timeout} (HTTP/1.1 responses carry
+     * Connection: close; HTTP/2 connections get GOAWAY), then closes what is left and releases the event loops.
      */
     public synchronized void shutdown(Duration timeout) {
         if (stopped) {
@@ -276,9 +284,12 @@ public final class TurnpikeServer implements AutoCloseable {
         }
         for (Channel ch : connections) {
             ch.eventLoop().execute(() -> {
-                Http1ServerHandler h = ch.pipeline().get(Http1ServerHandler.class);
-                if (h != null) {
-                    h.drain();
+                Http1ServerHandler h1 = ch.pipeline().get(Http1ServerHandler.class);
+                Http2ServerConnection h2 = h1 == null ? ch.pipeline().get(Http2ServerConnection.class) : null;
+                if (h1 != null) {
+                    h1.drain();
+                } else if (h2 != null) {
+                    h2.drain(); // GOAWAY, then close once the streams in flight are done
                 } else {
                     ch.close();
                 }

@@ -392,7 +392,8 @@ class ConfigLoaderTest {
                 "t.yaml:5:15: listeners[0].limits.max_body: unknown key; expected one of: max_request_line,"
                         + " max_header_size, max_header_count, max_body_size, max_connections, max_connections_per_client",
                 "t.yaml:6:5: listeners[0].max_body_size: unknown key here; 'max_body_size' belongs under 'limits';"
-                        + " expected one of: address, name, limits, timeouts, sendfile, tls, redirect_to_https",
+                        + " expected one of: address, name, limits, timeouts, sendfile, tls, redirect_to_https,"
+                        + " http2",
                 "t.yaml:7:15: access_log.fromat: unknown key; did you mean 'format'? expected one of: format, output",
                 "t.yaml:10:33: sites[0].routes[0].static.indx: unknown key; did you mean 'index'? expected one of:"
                         + " root, index, spa_fallback, listing, show_hidden, precompressed, cache_control, strip_prefix",

@@ -294,7 +294,7 @@ class TlsConfigTest {
                 "t.yaml:8:5: listeners[2].redirect_to_https: this listener already serves HTTPS; redirect_to_https"
                         + " belongs on a plain-HTTP listener",
                 "t.yaml:10:5: listeners[2].hsts: unknown key here; 'hsts' belongs under 'tls'; expected one of:"
-                        + " address, name, limits, timeouts, sendfile, tls, redirect_to_https");
+                        + " address, name, limits, timeouts, sendfile, tls, redirect_to_https, http2");
         assertThat(problems("""
                 listeners:
                   - address: "127.0.0.1:8080"

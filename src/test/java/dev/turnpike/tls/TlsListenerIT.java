@@ -253,9 +253,11 @@ class TlsListenerIT {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"openssl", "jdk"})
-    void alpnChoosesHttp11WhileNoHttp2IsPluggedIn(String engine) throws Exception {
+    void alpnChoosesHttp11WhenHttp2IsOff(String engine) throws Exception {
         pki.server(TestPki.KeyType.EC, "alpn.test").write(dir, "s", TestPki.KeyFormat.PKCS8);
-        try (Fixture f = Fixture.start(yaml(engine, "cert: s.pem\nkey: s.key\n"), whoami(), dir)) {
+        String http2Off = yaml(engine, "cert: s.pem\nkey: s.key\n").replace("    tls:\n",
+                "    http2: {enabled: false}\n    tls:\n");
+        try (Fixture f = Fixture.start(http2Off, whoami(), dir)) {
             try (SSLSocket s = TlsClient.to(f.port()).trust(pki.ca).sni("alpn.test").alpn("h2", "http/1.1").handshake();
                  RawClient c = RawClient.over(s)) {
                 assertThat(s.getApplicationProtocol()).isEqualTo("http/1.1");
@@ -270,6 +272,36 @@ class TlsListenerIT {
             }
             RawClient.Response r = TlsClient.to(f.port()).trust(pki.ca).sni("alpn.test").get("alpn.test", "/");
             assertThat(r.bodyText()).contains("alpn=null");
+        }
+    }
+
+    /** By default a TLS listener offers h2, and an HTTP/2 client is served over it. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"openssl", "jdk"})
+    void anHttp2ClientIsServedOverTlsByDefault(String engine) throws Exception {
+        pki.server(TestPki.KeyType.EC, "localhost").write(dir, "s", TestPki.KeyFormat.PKCS8);
+        try (Fixture f = Fixture.start(yaml(engine, "cert: s.pem\nkey: s.key\n"), whoami(), dir)) {
+            try (SSLSocket s = TlsClient.to(f.port()).trust(pki.ca).sni("localhost").alpn("h2", "http/1.1")
+                    .handshake()) {
+                assertThat(s.getApplicationProtocol()).isEqualTo("h2");
+            }
+            java.security.KeyStore ts = java.security.KeyStore.getInstance("PKCS12");
+            ts.load(null, null);
+            ts.setCertificateEntry("ca", pki.ca);
+            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                    javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(ts);
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            try (java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().sslContext(ctx)
+                    .version(java.net.http.HttpClient.Version.HTTP_2).build()) {
+                java.net.http.HttpResponse<String> r = client.send(java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("https://localhost:" + f.port() + "/")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                assertThat(r.version()).isEqualTo(java.net.http.HttpClient.Version.HTTP_2);
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.body()).contains("alpn=h2");
+            }
         }
     }
 
