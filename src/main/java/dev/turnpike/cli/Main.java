@@ -230,6 +230,6 @@ public final class Main implements Callable<Integer> {
         ListenerConfig listener = new ListenerConfig(name, host, address.getPort(), first.limits(),
                 first.timeouts(), first.sendfile(), first.position());
         return new TurnpikeConfig(config.source(), config.server(), List.of(listener), config.sites(),
-                config.accessLog(), config.clusters());
+                config.accessLog(), config.clusters(), config.admin());
     }
 }
