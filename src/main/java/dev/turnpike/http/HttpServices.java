@@ -19,15 +19,28 @@ import java.util.List;
  * @param serverHeader    value of the Server header, or null to send none
  * @param requestIdHeader header carrying the request ID
  * @param trustedProxies  peers whose forwarding headers are believed
+ * @param tracker         told when each exchange on these services starts and ends
  */
 public record HttpServices(RequestDispatcher dispatcher, ErrorResponder errors, AccessLog accessLog,
-                           AsciiString serverHeader, AsciiString requestIdHeader, List<CidrBlock> trustedProxies) {
+                           AsciiString serverHeader, AsciiString requestIdHeader, List<CidrBlock> trustedProxies,
+                           ExchangeTracker tracker) {
 
     /** Not among Netty's names; named once here for the proxy's forwarding headers and {@link #clientAddress}. */
     public static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
 
     public HttpServices {
         trustedProxies = List.copyOf(trustedProxies);
+    }
+
+    /** Without a tracker. */
+    public HttpServices(RequestDispatcher dispatcher, ErrorResponder errors, AccessLog accessLog,
+                        AsciiString serverHeader, AsciiString requestIdHeader, List<CidrBlock> trustedProxies) {
+        this(dispatcher, errors, accessLog, serverHeader, requestIdHeader, trustedProxies, ExchangeTracker.NONE);
+    }
+
+    /** These services, with exchanges counted by {@code t}. */
+    public HttpServices withTracker(ExchangeTracker t) {
+        return new HttpServices(dispatcher, errors, accessLog, serverHeader, requestIdHeader, trustedProxies, t);
     }
 
     public boolean isTrustedProxy(InetAddress address) {
