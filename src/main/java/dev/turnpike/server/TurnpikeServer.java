@@ -1,11 +1,27 @@
 package dev.turnpike.server;
 
+import dev.turnpike.accesslog.AccessLog;
+import dev.turnpike.admin.AdminApi;
+import dev.turnpike.admin.AdminRoutes;
+import dev.turnpike.admin.AdminTarget;
+import dev.turnpike.config.AdminConfig;
+import dev.turnpike.config.ConfigDiff;
+import dev.turnpike.config.ConfigTree;
+import dev.turnpike.config.Durations;
 import dev.turnpike.config.ListenerConfig;
 import dev.turnpike.config.ServerSettings;
 import dev.turnpike.config.TurnpikeConfig;
 import dev.turnpike.handler.HandlerContext;
 import dev.turnpike.metrics.ListenerMetrics;
 import dev.turnpike.metrics.Metrics;
+import dev.turnpike.http.ErrorResponder;
+import dev.turnpike.http.Exchange;
+import dev.turnpike.logging.ServerLog;
+import dev.turnpike.reload.ConfigSource;
+import dev.turnpike.reload.ConfigWatcher;
+import dev.turnpike.reload.ReloadException;
+import dev.turnpike.reload.ReloadResult;
+import dev.turnpike.reload.Reloader;
 import dev.turnpike.upstream.cluster.Clusters;
 import dev.turnpike.http.HttpServices;
 import dev.turnpike.http1.Http1ServerHandler;
@@ -17,12 +33,14 @@ import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.util.AsciiString;
 import io.netty.util.ResourceLeakDetector;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -33,36 +51,75 @@ import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 
 /**
- * A running Turnpike: event loops, listeners and the current configuration snapshot. Everything is
- * validated and compiled before the first socket is bound; a failure to bind closes what was opened.
+ * A running Turnpike: event loops, listeners, the admin listener and the current configuration snapshot. Everything
+ * is validated and compiled before the first socket is bound; a failure to bind closes what was opened.
+ *
+ * <p>Reload ({@link #reload(String)}, or {@link #apply} with a configuration in hand) changes what is served without
+ * losing a request: the new snapshot is compiled (clusters whose definition is unchanged carried over with their
+ * health and connection pools), new listeners are bound, and only then does the snapshot swap; an exchange keeps the
+ * snapshot it started on, which closes when its last exchange is over. Listeners at the same address stay open with
+ * their connections; removed ones stop accepting and their connections are drained. Exchanges still running on a
+ * route that changed or went away are closed after {@code server.reload_grace}.
  */
-public final class TurnpikeServer implements AutoCloseable {
+public final class TurnpikeServer implements AutoCloseable, AdminTarget {
     private static final Logger LOG = LoggerFactory.getLogger(TurnpikeServer.class);
+    /** The admin listener's bounds: it serves operators, not traffic. */
+    private static final ListenerConfig.Limits ADMIN_LIMITS = new ListenerConfig.Limits(8 * 1024, 32 * 1024, 100,
+            1024 * 1024, 256, 0);
 
     private final Transport transport;
     private final EventLoopGroup group;
     private final ExecutorService blockingExecutor;
     private final ByteBufAllocator allocator;
+    private final HandlerFactory handlers;
+    /**
+     * One thread for what changes the server while it runs: reloads (one at a time, in order), the configuration
+     * watch, the grace period of routes a reload changed, closing retired snapshots. Never an event loop.
+     */
+    private final ScheduledExecutorService control;
+    private final Reloader reloader;
+    private final AdminRoutes adminRoutes = new AdminRoutes();
     private final AtomicReference<Snapshot> snapshot = new AtomicReference<>();
+    /** Client connections of every listener (admin connections are apart). */
     private final ChannelGroup connections = new DefaultChannelGroup("connections", GlobalEventExecutor.INSTANCE);
-    private final List<Channel> serverChannels = new ArrayList<>();
-    private final List<InetSocketAddress> boundAddresses = new ArrayList<>();
-    private final Duration shutdownTimeout;
+    private final ChannelGroup adminConnections = new DefaultChannelGroup("admin", GlobalEventExecutor.INSTANCE);
+    /** By {@link Listener#key}, in configuration order. Guarded by this. */
+    private Map<String, Listener> listeners = new LinkedHashMap<>();
+    /** Guarded by this; null when the admin API is off. */
+    private Listener admin;
+    private volatile HttpServices adminServices;
+    /** Snapshots a reload replaced whose exchanges are still running. Guarded by this. */
+    private final List<Snapshot> retiring = new ArrayList<>();
+    /** Guarded by this. */
+    private ConfigWatcher watcher;
+    private volatile Duration shutdownTimeout;
     private final Metrics metrics;
     private boolean stopped;
     /** Set when shutdown begins: a connection accepted after the drain sweep is closed at once. */
     private volatile boolean draining;
 
-    private TurnpikeServer(TurnpikeConfig config) {
+    private TurnpikeServer(TurnpikeConfig config, HandlerFactory handlers, ConfigSource source) {
         ServerSettings s = config.server();
+        this.handlers = handlers;
         this.transport = Transport.select(s.transport());
         int loops = s.eventLoops() > 0 ? s.eventLoops() : Runtime.getRuntime().availableProcessors();
         this.group = new MultiThreadIoEventLoopGroup(loops, new DefaultThreadFactory("turnpike-io", true),
@@ -73,6 +130,8 @@ public final class TurnpikeServer implements AutoCloseable {
                 new ArrayBlockingQueue<>(4096), new DefaultThreadFactory("turnpike-blocking", true),
                 new ThreadPoolExecutor.AbortPolicy());
         ((ThreadPoolExecutor) blockingExecutor).allowCoreThreadTimeOut(true);
+        this.control = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("turnpike-control", true));
+        this.reloader = new Reloader(source, this::apply, control);
         this.allocator = switch (s.allocator()) {
             case POOLED -> PooledByteBufAllocator.DEFAULT;
             case ADAPTIVE -> new AdaptiveByteBufAllocator();
@@ -87,9 +146,10 @@ public final class TurnpikeServer implements AutoCloseable {
             metrics.listener(l.name()); // known before the routes' meters size their tables by listener
         }
         defaultLeakDetection();
+        AdminApi.install(adminRoutes, this);
         LOG.info("starting: transport={} event_loops={} allocator={} java={} jvm_flags={} leak_detection={}",
-                transport.name(), loops, s.allocator().name().toLowerCase(java.util.Locale.ROOT), Runtime.version(),
-                relevantJvmFlags(), ResourceLeakDetector.getLevel().name().toLowerCase(java.util.Locale.ROOT));
+                transport.name(), loops, s.allocator().name().toLowerCase(Locale.ROOT), Runtime.version(),
+                relevantJvmFlags(), ResourceLeakDetector.getLevel().name().toLowerCase(Locale.ROOT));
     }
 
     /** Compiles {@code config}, binds every listener and returns the running server. */
@@ -99,11 +159,29 @@ public final class TurnpikeServer implements AutoCloseable {
 
     /** As {@link #start(TurnpikeConfig)}, with route handlers built by {@code handlers}. */
     public static TurnpikeServer start(TurnpikeConfig config, HandlerFactory handlers) throws ServerStartException {
-        TurnpikeServer server = new TurnpikeServer(config);
+        return start(config, handlers, ConfigSource.NONE);
+    }
+
+    /**
+     * As {@link #start(TurnpikeConfig, HandlerFactory)}, reloading from {@code source} when asked ({@link #reload},
+     * SIGHUP, the admin API, {@code server.watch_config}).
+     */
+    public static TurnpikeServer start(TurnpikeConfig config, HandlerFactory handlers, ConfigSource source)
+            throws ServerStartException {
+        TurnpikeServer server = new TurnpikeServer(config, handlers, source);
         try {
             server.snapshot.set(Snapshot.compile(config, server.handlerContext(), handlers));
-            for (ListenerConfig listener : config.listeners()) {
-                server.bind(listener);
+            synchronized (server) {
+                for (ListenerConfig listener : config.listeners()) {
+                    Listener l = server.bind(listener);
+                    server.listeners.put(l.key, l);
+                }
+                server.adminServices = server.adminServices(config);
+                server.adminRoutes.token(config.admin().token());
+                if (config.admin().enabled()) {
+                    server.admin = server.bindAdmin(config.admin());
+                }
+                server.settings(config);
             }
             return server;
         } catch (ServerStartException e) {
@@ -119,12 +197,10 @@ public final class TurnpikeServer implements AutoCloseable {
         return new HandlerContext(transport.socketChannelClass(), blockingExecutor, group, Clusters.EMPTY, metrics);
     }
 
-    private void bind(ListenerConfig listener) throws ServerStartException {
-        ListenerMetrics listenerMetrics = metrics.listener(listener.name());
-        ConnectionLimiter.Counters counters = new ConnectionLimiter.Counters(
-                listener.limits().maxConnections(), listener.limits().maxConnectionsPerClient(), listenerMetrics);
-        boolean zeroCopy = listener.sendfile();
-        ServerBootstrap b = new ServerBootstrap()
+    // ------------------------------------------------------------------------------------------ listeners
+
+    private ServerBootstrap bootstrap() {
+        return new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannelClass())
                 .option(ChannelOption.SO_BACKLOG, 4096)
@@ -132,30 +208,92 @@ public final class TurnpikeServer implements AutoCloseable {
                 .option(ChannelOption.ALLOCATOR, allocator)
                 .childOption(ChannelOption.ALLOCATOR, allocator)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        connections.add(ch);
-                        ch.attr(ListenerMetrics.KEY).set(listenerMetrics);
-                        if (draining) {
-                            ch.close();
-                            return;
-                        }
-                        ch.pipeline().addLast("limiter", new ConnectionLimiter(counters));
-                        Http1ServerHandler.install(ch, TurnpikeServer.this::services, listener, "http", zeroCopy);
-                    }
-                });
-        InetSocketAddress address = new InetSocketAddress(listener.host(), listener.port());
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024));
+    }
+
+    private Listener bind(ListenerConfig config) throws ServerStartException {
+        Listener l = new Listener(config, metrics.listener(config.name()));
+        ServerBootstrap b = bootstrap().childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                connections.add(ch);
+                l.connections.add(ch);
+                ch.attr(ListenerMetrics.KEY).set(l.counters.metrics);
+                if (draining) {
+                    ch.close();
+                    return;
+                }
+                // Read per connection: a reload that changed this listener's settings applies to new connections.
+                ListenerConfig c = l.config;
+                ch.pipeline().addLast("limiter", new ConnectionLimiter(l.counters));
+                Http1ServerHandler.install(ch, TurnpikeServer.this::services, c, "http", c.sendfile());
+            }
+        });
+        bindChannel(l, b, "cannot listen on " + config.address() + " (" + config.position() + ")");
+        LOG.atInfo().addKeyValue("event", "listener_up").addKeyValue("listener", config.name())
+                .addKeyValue("address", url(l.bound))
+                .log("listener {} up on {}", config.name(), url(l.bound));
+        return l;
+    }
+
+    private Listener bindAdmin(AdminConfig config) throws ServerStartException {
+        ListenerConfig lc = new ListenerConfig("admin", config.host(), config.port(), ADMIN_LIMITS,
+                ListenerConfig.Timeouts.defaults(), false, config.position());
+        Listener l = new Listener(lc, ListenerMetrics.NONE);
+        ServerBootstrap b = bootstrap().childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                adminConnections.add(ch);
+                l.connections.add(ch);
+                ch.pipeline().addLast("limiter", new ConnectionLimiter(l.counters));
+                Http1ServerHandler.install(ch, () -> adminServices, lc, "http", false);
+            }
+        });
+        bindChannel(l, b, "cannot listen on " + config.address() + " for the admin API (" + config.position() + ")");
+        LOG.atInfo().addKeyValue("event", "admin_up").addKeyValue("address", url(l.bound))
+                .addKeyValue("token", config.token().isPresent())
+                .log("admin API up on {}{}", url(l.bound), config.token().isPresent() ? " (token required)" : "");
+        return l;
+    }
+
+    private static void bindChannel(Listener l, ServerBootstrap b, String what) throws ServerStartException {
+        InetSocketAddress address = new InetSocketAddress(l.config.host(), l.config.port());
         try {
-            Channel ch = b.bind(address).sync().channel();
-            serverChannels.add(ch);
-            InetSocketAddress bound = (InetSocketAddress) ch.localAddress();
-            boundAddresses.add(bound);
-            LOG.info("listener {} up on http://{}:{}", listener.name(), hostText(bound), bound.getPort());
+            l.channel = b.bind(address).sync().channel();
+            l.bound = (InetSocketAddress) l.channel.localAddress();
         } catch (Exception e) {
-            throw new ServerStartException("cannot listen on " + listener.address() + " (" + listener.position()
-                    + "): " + describe(e), e);
+            throw new ServerStartException(what + ": " + describe(e), e);
+        }
+    }
+
+    /** The admin listener's services: its routes, no access log, the configuration's response headers. */
+    private HttpServices adminServices(TurnpikeConfig config) {
+        ServerSettings s = config.server();
+        return new HttpServices(adminRoutes, new ErrorResponder(), AccessLog.NONE,
+                s.serverHeader().map(AsciiString::cached).orElse(null), AsciiString.cached(s.requestIdHeader()),
+                List.of());
+    }
+
+    /** Stops accepting on {@code l} and lets its connections finish what they are doing, then close. */
+    private static void retireListener(Listener l, String why) {
+        l.channel.close();
+        drain(l.connections);
+        LOG.atInfo().addKeyValue("event", "listener_down").addKeyValue("listener", l.config.name())
+                .addKeyValue("address", url(l.bound)).addKeyValue("reason", why)
+                .log("listener {} on {} closed ({}); its {} connection(s) finish what they are doing",
+                        l.config.name(), url(l.bound), why, l.connections.size());
+    }
+
+    private static void drain(ChannelGroup channels) {
+        for (Channel ch : channels) {
+            ch.eventLoop().execute(() -> {
+                Http1ServerHandler h = ch.pipeline().get(Http1ServerHandler.class);
+                if (h != null) {
+                    h.drain();
+                } else {
+                    ch.close();
+                }
+            });
         }
     }
 
@@ -173,9 +311,9 @@ public final class TurnpikeServer implements AutoCloseable {
         return reason.isEmpty() ? m : Character.toLowerCase(reason.charAt(0)) + reason.substring(1);
     }
 
-    private static String hostText(InetSocketAddress a) {
+    private static String url(InetSocketAddress a) {
         String h = a.getAddress().getHostAddress();
-        return h.indexOf(':') >= 0 ? "[" + h + "]" : h;
+        return "http://" + (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + a.getPort();
     }
 
     HttpServices services() {
@@ -195,39 +333,242 @@ public final class TurnpikeServer implements AutoCloseable {
     }
 
     /** Addresses actually bound, in listener order (useful with port 0). */
-    public List<InetSocketAddress> boundAddresses() {
-        return List.copyOf(boundAddresses);
+    public synchronized List<InetSocketAddress> boundAddresses() {
+        List<InetSocketAddress> out = new ArrayList<>(listeners.size());
+        for (Listener l : listeners.values()) {
+            out.add(l.bound);
+        }
+        return out;
+    }
+
+    /** Where the admin API listens, when it is on. */
+    public synchronized Optional<InetSocketAddress> adminAddress() {
+        return admin == null ? Optional.empty() : Optional.of(admin.bound);
+    }
+
+    /**
+     * The admin listener's path table: register handlers here to serve them on the admin API (see
+     * {@link AdminRoutes}). Available whether or not the admin API is enabled; handlers are closed at shutdown.
+     */
+    public AdminRoutes adminRoutes() {
+        return adminRoutes;
     }
 
     public String transportName() {
         return transport.name();
     }
 
+    // ------------------------------------------------------------------------------------------ reload
+
     /**
-     * Stops accepting, lets in-flight exchanges finish for up to {@code timeout} (their responses carry
-     * Connection: close), then closes what is left and releases the event loops.
+     * Reads the configuration file again and applies it if it is valid (as SIGHUP, {@code POST /reload} and
+     * {@code server.watch_config} do); never blocks: the reload runs on the server's control thread, after any other.
      */
-    public synchronized void shutdown(Duration timeout) {
+    @Override
+    public CompletableFuture<ReloadResult> reload(String trigger) {
+        return reloader.reload(trigger);
+    }
+
+    /**
+     * Puts a validated configuration in place, all or nothing (see the class comment). Runs on the control thread
+     * (via {@link #reload}) or on a caller's thread; either way one at a time.
+     *
+     * @return what changed
+     * @throws ReloadException when it cannot be put in place (a new port is taken); nothing changed then
+     */
+    public synchronized ConfigDiff apply(TurnpikeConfig next) throws ReloadException {
         if (stopped) {
-            return;
+            throw new ReloadException("the server is stopping", null);
         }
-        stopped = true;
-        draining = true;
-        long start = System.nanoTime();
-        metrics.close(); // ends the dashboard's event streams, which would otherwise hold their connections open
-        for (Channel ch : serverChannels) {
-            ch.close().awaitUninterruptibly();
+        Snapshot old = snapshot.get();
+        ConfigDiff diff = ConfigDiff.between(old.config(), next);
+        for (ListenerConfig l : next.listeners()) {
+            metrics.listener(l.name()); // known before the routes' meters size their tables by listener
         }
+        Snapshot fresh;
+        try {
+            fresh = Snapshot.compile(next, handlerContext(), handlers, old);
+        } catch (RuntimeException e) {
+            throw new ReloadException("could not build the new configuration: " + e.getMessage(), e);
+        }
+        // Bind what is new before anything changes, so that a port in use leaves everything as it was.
+        Map<String, Listener> nextListeners = new LinkedHashMap<>();
+        List<Listener> added = new ArrayList<>();
+        boolean adminMoves = adminMoves(old.config().admin(), next.admin());
+        Listener nextAdmin = adminMoves ? null : admin;
+        try {
+            for (ListenerConfig lc : next.listeners()) {
+                Listener kept = listeners.get(Listener.key(lc));
+                if (kept != null) {
+                    nextListeners.put(kept.key, kept);
+                } else {
+                    Listener l = bind(lc);
+                    added.add(l);
+                    nextListeners.put(l.key, l);
+                }
+            }
+            if (adminMoves && next.admin().enabled()) {
+                nextAdmin = bindAdmin(next.admin());
+                added.add(nextAdmin);
+            }
+        } catch (ServerStartException e) {
+            for (Listener l : added) {
+                l.channel.close();
+            }
+            fresh.close();
+            throw new ReloadException(e.getMessage(), e);
+        }
+
+        // From here on nothing can fail: the new configuration takes over.
+        for (ListenerConfig lc : next.listeners()) {
+            nextListeners.get(Listener.key(lc)).update(lc);
+        }
+        adminServices = adminServices(next);
+        adminRoutes.token(next.admin().token());
+        snapshot.set(fresh);
+        for (Listener l : listeners.values()) {
+            if (!nextListeners.containsKey(l.key)) {
+                retireListener(l, "removed from the configuration");
+            }
+        }
+        listeners = nextListeners;
+        if (adminMoves && admin != null) {
+            retireListener(admin, next.admin().enabled() ? "the admin API moved" : "the admin API was turned off");
+        }
+        admin = nextAdmin;
+        retire(old, next);
+        settings(next);
+        return diff;
+    }
+
+    /** Whether the admin listener must be bound elsewhere (or opened, or closed). */
+    private static boolean adminMoves(AdminConfig before, AdminConfig after) {
+        return before.enabled() != after.enabled() || !before.host().equals(after.host())
+                || before.port() != after.port();
+    }
+
+    /**
+     * {@code old} serves no new exchange: it closes when its last one is over. Exchanges still running on a route
+     * that changed or went away (in any snapshot still retiring) are closed after the grace period.
+     */
+    private void retire(Snapshot old, TurnpikeConfig next) {
+        retiring.add(old);
+        old.retire(control, () -> {
+            synchronized (this) {
+                retiring.remove(old);
+            }
+        });
+        Map<String, Object> nextTree = ConfigTree.of(next, false);
+        Duration grace = next.server().reloadGrace();
+        for (Snapshot s : retiring) {
+            Set<String> affected = ConfigDiff.affectedRoutes(ConfigTree.of(s.config(), false), nextTree);
+            if (!affected.isEmpty()) {
+                HttpServices services = s.services();
+                control.schedule(() -> endGrace(services, affected, grace), grace.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    /** The grace period is over: closes the exchanges of {@code services} still running on an affected route. */
+    private void endGrace(HttpServices services, Set<String> affected, Duration grace) {
+        Predicate<Exchange> stale = ex -> ex.services() == services && ex.routeName() != null
+                && affected.contains(ex.siteName() + "/" + ex.routeName());
+        Map<EventLoop, List<Channel>> byLoop = new HashMap<>();
         for (Channel ch : connections) {
-            ch.eventLoop().execute(() -> {
+            byLoop.computeIfAbsent(ch.eventLoop(), k -> new ArrayList<>()).add(ch);
+        }
+        AtomicInteger closed = new AtomicInteger();
+        AtomicInteger loops = new AtomicInteger(byLoop.size());
+        byLoop.forEach((loop, channels) -> loop.execute(() -> {
+            for (Channel ch : channels) {
                 Http1ServerHandler h = ch.pipeline().get(Http1ServerHandler.class);
                 if (h != null) {
-                    h.drain();
-                } else {
-                    ch.close();
+                    h.abortExchangeIf(ex -> stale.test(ex) && closed.incrementAndGet() > 0);
                 }
-            });
+            }
+            if (loops.decrementAndGet() == 0 && closed.get() > 0) {
+                LOG.atInfo().addKeyValue("event", "reload_grace_over").addKeyValue("closed", closed.get())
+                        .addKeyValue("routes", List.copyOf(affected))
+                        .log("reload grace period ({}) over: closed {} exchange(s) still running on routes that"
+                                + " changed or went away", Durations.format(grace), closed.get());
+            }
+        }));
+    }
+
+    /** Process settings that a reload can change without rebinding: shutdown timeout, log format, file watch. */
+    private void settings(TurnpikeConfig config) {
+        ServerSettings s = config.server();
+        shutdownTimeout = s.shutdownTimeout();
+        ServerLog.useFormat(s.logFormat() == ServerSettings.LogFormat.JSON ? ServerLog.Format.JSON
+                : ServerLog.Format.TEXT, System.getenv());
+        Optional<java.nio.file.Path> file = reloader.source().file();
+        if (s.watchConfig() && file.isPresent()) {
+            if (watcher == null) {
+                watcher = new ConfigWatcher(file.get(), control, () -> reload("file change"));
+            }
+        } else {
+            if (s.watchConfig()) {
+                LOG.warn("server.watch_config is on, but there is no configuration file to watch");
+            }
+            if (watcher != null) {
+                watcher.close();
+                watcher = null;
+            }
         }
+    }
+
+    // ------------------------------------------------------------------------------------------ admin target
+
+    @Override
+    public Serving serving() {
+        Snapshot s = snapshot.get();
+        return new Serving(s.config(), s.router(), s.clusters());
+    }
+
+    @Override
+    public synchronized Optional<String> notReady() {
+        if (draining) {
+            return Optional.of("shutting down");
+        }
+        for (Listener l : listeners.values()) {
+            if (!l.channel.isActive()) {
+                return Optional.of("listener " + l.config.name() + " is not bound");
+            }
+        }
+        return Optional.empty();
+    }
+
+    // ------------------------------------------------------------------------------------------ shutdown
+
+    /**
+     * Stops accepting, lets in-flight exchanges finish for up to {@code timeout} (their responses carry
+     * Connection: close), then closes what is left and releases the event loops. The admin API answers (readiness:
+     * shutting down) until the last client connection is gone.
+     */
+    public void shutdown(Duration timeout) {
+        List<Listener> all;
+        Listener adminListener;
+        synchronized (this) {
+            if (stopped) {
+                return;
+            }
+            stopped = true;
+            draining = true;
+            if (watcher != null) {
+                watcher.close();
+                watcher = null;
+            }
+            all = List.copyOf(listeners.values());
+            adminListener = admin;
+        }
+        long start = System.nanoTime();
+        metrics.close(); // ends the dashboard's event streams, which would otherwise hold their connections open
+        for (Listener l : all) {
+            if (l.channel != null) {
+                l.channel.close().awaitUninterruptibly();
+            }
+        }
+        drain(connections);
         long deadline = start + timeout.toNanos();
         while (!connections.isEmpty() && System.nanoTime() < deadline) {
             try {
@@ -239,10 +580,23 @@ public final class TurnpikeServer implements AutoCloseable {
         }
         int forced = connections.size();
         connections.close().awaitUninterruptibly();
-        Snapshot s = snapshot.getAndSet(null);
-        if (s != null) {
-            s.close();
+        if (adminListener != null && adminListener.channel != null) {
+            adminListener.channel.close().awaitUninterruptibly();
         }
+        adminConnections.close().awaitUninterruptibly();
+        control.shutdownNow();
+        List<Snapshot> left;
+        synchronized (this) {
+            left = new ArrayList<>(retiring);
+            retiring.clear();
+        }
+        left.add(snapshot.getAndSet(null));
+        for (Snapshot s : left) {
+            if (s != null) {
+                s.close();
+            }
+        }
+        adminRoutes.close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
         blockingExecutor.shutdownNow();
         LOG.info("stopped after {} ms; {} connection(s) closed at the deadline",
