@@ -517,6 +517,11 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
         }
     }
 
+    /** Snapshots a reload replaced whose exchanges are still running. */
+    synchronized int retiringSnapshots() {
+        return retiring.size();
+    }
+
     // ------------------------------------------------------------------------------------------ admin target
 
     @Override
