@@ -315,8 +315,10 @@ public final class AdminApi {
             load.put(name + "_refused", cb.trips(k));
         }
         m.put("load", load);
-        m.put("retries", Map.of("in_flight", c.retryBudget().retriesInFlight(), "refused_by_budget",
-                c.retryBudget().exhausted()));
+        Map<String, Object> retries = new LinkedHashMap<>();
+        retries.put("in_flight", c.retryBudget().retriesInFlight());
+        retries.put("refused_by_budget", c.retryBudget().exhausted());
+        m.put("retries", retries);
         HealthSnapshot health = c.healthSnapshot();
         List<Object> endpoints = new ArrayList<>();
         for (EndpointState s : c.endpoints()) {
@@ -339,7 +341,11 @@ public final class AdminApi {
                 e.put("ejections", view.totalEjections());
             }
             ConnectionPools.Usage u = pools.getOrDefault(s.endpoint(), new ConnectionPools.Usage(0, 0, 0));
-            e.put("pool", Map.of("open", u.open(), "idle", u.idle(), "pending", u.pending()));
+            Map<String, Object> pool = new LinkedHashMap<>();
+            pool.put("open", u.open());
+            pool.put("idle", u.idle());
+            pool.put("pending", u.pending());
+            e.put("pool", pool);
             endpoints.add(e);
         }
         m.put("endpoints", endpoints);

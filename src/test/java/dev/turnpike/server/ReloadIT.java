@@ -4,6 +4,7 @@ import dev.turnpike.config.ConfigException;
 import dev.turnpike.config.ConfigLoader;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.http.Handler;
+import dev.turnpike.logging.ServerLog;
 import dev.turnpike.proxy.TestUpstream;
 import dev.turnpike.reload.ReloadResult;
 import dev.turnpike.testing.RawClient;
@@ -305,6 +306,19 @@ class ReloadIT {
             Files.writeString(r.file, yaml.replace("one", "three").replace("routes:", "rootes:"));
             Thread.sleep(2000);
             assertThat(Reloading.get(r.port(), "/v").bodyText()).as("an invalid change is refused").isEqualTo("two");
+        }
+    }
+
+    @Test
+    void theLogFormatFollowsTheConfiguration() throws Exception {
+        try (Reloading r = Reloading.start(dir, respond("one"))) {
+            assertThat(ServerLog.format()).contains(ServerLog.Format.TEXT);
+            r.reload("server: { log_format: json }\n" + respond("one"));
+            assertThat(ServerLog.format()).contains(ServerLog.Format.JSON);
+            r.reload(respond("one"));
+            assertThat(ServerLog.format()).contains(ServerLog.Format.TEXT);
+        } finally {
+            ServerLog.useFormat(ServerLog.Format.TEXT, Map.of());
         }
     }
 
