@@ -51,6 +51,7 @@ import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -102,10 +103,13 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
     /** Client connections of every listener (admin connections are apart). */
     private final ChannelGroup connections = new DefaultChannelGroup("connections", GlobalEventExecutor.INSTANCE);
     private final ChannelGroup adminConnections = new DefaultChannelGroup("admin", GlobalEventExecutor.INSTANCE);
-    /** By {@link Listener#key}, in configuration order. Guarded by this. */
-    private Map<String, Listener> listeners = new LinkedHashMap<>();
-    /** Guarded by this; null when the admin API is off. */
-    private Listener admin;
+    /**
+     * By {@link Listener#key}, in configuration order; replaced whole (under this) and read without a lock, since
+     * the admin API reads it on an event loop while a reload may hold the lock.
+     */
+    private volatile Map<String, Listener> listeners = Map.of();
+    /** Changed under this, read without a lock; null when the admin API is off. */
+    private volatile Listener admin;
     private volatile HttpServices adminServices;
     /** Snapshots a reload replaced whose exchanges are still running. Guarded by this. */
     private final List<Snapshot> retiring = new ArrayList<>();
@@ -172,9 +176,11 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
         try {
             server.snapshot.set(Snapshot.compile(config, server.handlerContext(), handlers));
             synchronized (server) {
+                Map<String, Listener> bound = new LinkedHashMap<>();
                 for (ListenerConfig listener : config.listeners()) {
                     Listener l = server.bind(listener);
-                    server.listeners.put(l.key, l);
+                    bound.put(l.key, l);
+                    server.listeners = Collections.unmodifiableMap(new LinkedHashMap<>(bound));
                 }
                 server.adminServices = server.adminServices(config);
                 server.adminRoutes.token(config.admin().token());
@@ -333,8 +339,8 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
     }
 
     /** Addresses actually bound, in listener order (useful with port 0). */
-    public synchronized List<InetSocketAddress> boundAddresses() {
-        List<InetSocketAddress> out = new ArrayList<>(listeners.size());
+    public List<InetSocketAddress> boundAddresses() {
+        List<InetSocketAddress> out = new ArrayList<>();
         for (Listener l : listeners.values()) {
             out.add(l.bound);
         }
@@ -342,8 +348,9 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
     }
 
     /** Where the admin API listens, when it is on. */
-    public synchronized Optional<InetSocketAddress> adminAddress() {
-        return admin == null ? Optional.empty() : Optional.of(admin.bound);
+    public Optional<InetSocketAddress> adminAddress() {
+        Listener a = admin;
+        return a == null ? Optional.empty() : Optional.of(a.bound);
     }
 
     /**
@@ -431,7 +438,7 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
                 retireListener(l, "removed from the configuration");
             }
         }
-        listeners = nextListeners;
+        listeners = Collections.unmodifiableMap(nextListeners);
         if (adminMoves && admin != null) {
             retireListener(admin, next.admin().enabled() ? "the admin API moved" : "the admin API was turned off");
         }
@@ -531,7 +538,7 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
     }
 
     @Override
-    public synchronized Optional<String> notReady() {
+    public Optional<String> notReady() {
         if (draining) {
             return Optional.of("shutting down");
         }
