@@ -226,12 +226,16 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     /**
      * Aborts the exchange in flight if {@code test} accepts it (a reload's grace period ended for its route): the
      * connection is closed, so the client sees the response cut. Must run on the connection's event loop.
+     *
+     * @return whether an exchange was aborted
      */
-    public void abortExchangeIf(Predicate<Exchange> test) {
+    public boolean abortExchangeIf(Predicate<Exchange> test) {
         Exchange ex = current;
         if (ex != null && !ex.isFinished() && test.test(ex)) {
             ex.abort();
+            return true;
         }
+        return false;
     }
 
     // ---- inbound -----------------------------------------------------------------------------------------

@@ -180,6 +180,7 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
                 for (ListenerConfig listener : config.listeners()) {
                     Listener l = server.bind(listener);
                     bound.put(l.key, l);
+                    // Published at once, so that close() after a later failure unbinds those already bound.
                     server.listeners = Collections.unmodifiableMap(new LinkedHashMap<>(bound));
                 }
                 server.adminServices = server.adminServices(config);
@@ -489,8 +490,8 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
         byLoop.forEach((loop, channels) -> loop.execute(() -> {
             for (Channel ch : channels) {
                 Http1ServerHandler h = ch.pipeline().get(Http1ServerHandler.class);
-                if (h != null) {
-                    h.abortExchangeIf(ex -> stale.test(ex) && closed.incrementAndGet() > 0);
+                if (h != null && h.abortExchangeIf(stale)) {
+                    closed.incrementAndGet();
                 }
             }
             if (loops.decrementAndGet() == 0 && closed.get() > 0) {
