@@ -95,7 +95,7 @@ public final class TestUpstream implements AutoCloseable {
             return header(name) != null;
         }
 
-        byte[] readBody() throws IOException {
+        public byte[] readBody() throws IOException {
             if (bodyBytes == null) {
                 bodyBytes = body.readAllBytes();
             }

@@ -292,6 +292,40 @@ class ReloadIT {
     }
 
     @Test
+    void aSlowUploadOnAnUntouchedRouteCompletesAcrossReloads() throws Exception {
+        try (TestUpstream up = TestUpstream.start((req, conn) -> {
+            String body = "got " + req.readBody().length;
+            conn.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+            return true;
+        })) {
+            String yaml = """
+                    listen: "127.0.0.1:0"
+                    access_log: off
+                    sites:
+                      - name: main
+                        routes:
+                          - { name: upload, path: /upload, proxy: "%s" }
+                          - { name: v, path: /v, respond: "%s" }
+                    """;
+            try (Reloading r = Reloading.start(dir, yaml.formatted(up.url(), "one"));
+                 RawClient c = RawClient.connect(r.port())) {
+                c.send("POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+                for (int i = 0; i < 10; i++) {
+                    c.send("400\r\n" + "x".repeat(1024) + "\r\n");
+                    if (i == 3 || i == 6) {
+                        assertThat(r.reload(yaml.formatted(up.url(), "v" + i)).applied()).isTrue();
+                    }
+                    Thread.sleep(50);
+                }
+                RawClient.Response resp = c.send("0\r\n\r\n").read();
+                assertThat(resp.status).isEqualTo(200);
+                assertThat(resp.bodyText()).isEqualTo("got 10240");
+                assertThat(Reloading.get(c, "/v").bodyText()).isEqualTo("v6");
+            }
+        }
+    }
+
+    @Test
     void watchedFilesAreReloadedWhenTheyChange() throws Exception {
         String yaml = "server: { watch_config: true }\n" + respond("one");
         try (Reloading r = Reloading.start(dir, yaml)) {
