@@ -69,6 +69,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * A running Turnpike: event loops, listeners, the admin listener and the current configuration snapshot. Everything
@@ -219,24 +220,8 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
     }
 
     private Listener bind(ListenerConfig config) throws ServerStartException {
-        Listener l = new Listener(config, metrics.listener(config.name()));
-        ServerBootstrap b = bootstrap().childHandler(new ChannelInitializer<SocketChannel>() {
-            @Override
-            protected void initChannel(SocketChannel ch) {
-                connections.add(ch);
-                l.connections.add(ch);
-                ch.attr(ListenerMetrics.KEY).set(l.counters.metrics);
-                if (draining) {
-                    ch.close();
-                    return;
-                }
-                // Read per connection: a reload that changed this listener's settings applies to new connections.
-                ListenerConfig c = l.config;
-                ch.pipeline().addLast("limiter", new ConnectionLimiter(l.counters));
-                Http1ServerHandler.install(ch, TurnpikeServer.this::services, c, "http", c.sendfile());
-            }
-        });
-        bindChannel(l, b, "cannot listen on " + config.address() + " (" + config.position() + ")");
+        Listener l = listen(config, metrics.listener(config.name()), connections, this::services, false,
+                "cannot listen on " + config.address() + " (" + config.position() + ")");
         LOG.atInfo().addKeyValue("event", "listener_up").addKeyValue("listener", config.name())
                 .addKeyValue("address", url(l.bound))
                 .log("listener {} up on {}", config.name(), url(l.bound));
@@ -246,20 +231,39 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
     private Listener bindAdmin(AdminConfig config) throws ServerStartException {
         ListenerConfig lc = new ListenerConfig("admin", config.host(), config.port(), ADMIN_LIMITS,
                 ListenerConfig.Timeouts.defaults(), false, config.position());
-        Listener l = new Listener(lc, ListenerMetrics.NONE);
-        ServerBootstrap b = bootstrap().childHandler(new ChannelInitializer<SocketChannel>() {
-            @Override
-            protected void initChannel(SocketChannel ch) {
-                adminConnections.add(ch);
-                l.connections.add(ch);
-                ch.pipeline().addLast("limiter", new ConnectionLimiter(l.counters));
-                Http1ServerHandler.install(ch, () -> adminServices, lc, "http", false);
-            }
-        });
-        bindChannel(l, b, "cannot listen on " + config.address() + " for the admin API (" + config.position() + ")");
+        Listener l = listen(lc, ListenerMetrics.NONE, adminConnections, () -> adminServices, true,
+                "cannot listen on " + config.address() + " for the admin API (" + config.position() + ")");
         LOG.atInfo().addKeyValue("event", "admin_up").addKeyValue("address", url(l.bound))
                 .addKeyValue("token", config.token().isPresent())
                 .log("admin API up on {}{}", url(l.bound), config.token().isPresent() ? " (token required)" : "");
+        return l;
+    }
+
+    /**
+     * Binds a listener whose connections join {@code group} and serve {@code services}. The admin listener keeps
+     * accepting while the server drains, so that readiness can say so.
+     */
+    private Listener listen(ListenerConfig config, ListenerMetrics listenerMetrics, ChannelGroup group,
+                            Supplier<HttpServices> services, boolean acceptWhileDraining, String what)
+            throws ServerStartException {
+        Listener l = new Listener(config, listenerMetrics);
+        ServerBootstrap b = bootstrap().childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+                group.add(ch);
+                l.connections.add(ch);
+                ch.attr(ListenerMetrics.KEY).set(listenerMetrics);
+                if (draining && !acceptWhileDraining) {
+                    ch.close();
+                    return;
+                }
+                // Read per connection: a reload that changed this listener's settings applies to new connections.
+                ListenerConfig c = l.config;
+                ch.pipeline().addLast("limiter", new ConnectionLimiter(l.counters));
+                Http1ServerHandler.install(ch, services, c, "http", c.sendfile());
+            }
+        });
+        bindChannel(l, b, what);
         return l;
     }
 
