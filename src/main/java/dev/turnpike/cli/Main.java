@@ -5,6 +5,7 @@ import dev.turnpike.config.ConfigLoader;
 import dev.turnpike.config.ListenerConfig;
 import dev.turnpike.config.TurnpikeConfig;
 import dev.turnpike.reload.ConfigSource;
+import dev.turnpike.server.HandlerFactory;
 import dev.turnpike.server.ServerStartException;
 import dev.turnpike.server.TurnpikeServer;
 import io.netty.util.NetUtil;
@@ -189,7 +190,7 @@ public final class Main implements Callable<Integer> {
     TurnpikeServer start(TurnpikeConfig config, ConfigSource source, PrintWriter err, Runnable cleanup,
                          String portInUseHint) {
         try {
-            return TurnpikeServer.start(config, dev.turnpike.server.HandlerFactory.DEFAULT, source);
+            return TurnpikeServer.start(config, HandlerFactory.DEFAULT, source);
         } catch (ServerStartException e) {
             cleanup.run();
             String message = e.getMessage() == null ? e.toString() : e.getMessage();

@@ -91,6 +91,10 @@ final class Signals {
 
     /** What the SIGHUP handler runs; tests call it to take the same path as the signal. */
     static void hangup() {
-        onHangup.run();
+        try {
+            onHangup.run();
+        } catch (RuntimeException e) {
+            LOG.warn("received SIGHUP but could not reload (is Turnpike stopping?)", e);
+        }
     }
 }
