@@ -8,7 +8,7 @@ import dev.turnpike.http.RequestTarget;
 import dev.turnpike.logging.ServerLog;
 import dev.turnpike.reload.ReloadResult;
 import dev.turnpike.routing.Router;
-import dev.turnpike.upstream.ConnectionPools;
+import dev.turnpike.upstream.ConnectionPool;
 import dev.turnpike.upstream.Endpoint;
 import dev.turnpike.upstream.cluster.CircuitBreaker;
 import dev.turnpike.upstream.cluster.ClusterRuntime;
@@ -26,6 +26,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -36,8 +37,7 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The built-in admin endpoints (docs/operations.md lists them with examples). Every answer is JSON. Endpoints only
  * read in-memory state on the admin connection's event loop, except {@code POST /reload}, which runs on the server's
- * control thread, and {@code GET /clusters}, whose pool counts each event loop reports for itself; both answer when
- * their work completes, back on the connection's loop.
+ * control thread and answers when it completes, back on the connection's loop.
  */
 public final class AdminApi {
     private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
@@ -283,24 +283,23 @@ public final class AdminApi {
         AdminResponses.json(ex, HttpResponseStatus.OK, body);
     }
 
-    private void describe(Exchange ex, Collection<ClusterRuntime> clusters, boolean list) {
-        List<CompletableFuture<Map<Endpoint, ConnectionPools.Usage>>> usages = new ArrayList<>();
+    private static void describe(Exchange ex, Collection<ClusterRuntime> clusters, boolean list) {
+        List<Object> out = new ArrayList<>();
         for (ClusterRuntime c : clusters) {
-            usages.add(c.pools().usage());
+            out.add(cluster(c));
         }
-        CompletableFuture.allOf(usages.toArray(CompletableFuture[]::new)).whenComplete((v, failure) ->
-                ex.eventLoop().execute(() -> {
-                    List<Object> out = new ArrayList<>();
-                    int i = 0;
-                    for (ClusterRuntime c : clusters) {
-                        CompletableFuture<Map<Endpoint, ConnectionPools.Usage>> u = usages.get(i++);
-                        out.add(cluster(c, u.isCompletedExceptionally() ? Map.of() : u.join()));
-                    }
-                    AdminResponses.json(ex, HttpResponseStatus.OK, list ? Map.of("clusters", out) : out.getFirst());
-                }));
+        AdminResponses.json(ex, HttpResponseStatus.OK, list ? Map.of("clusters", out) : out.getFirst());
     }
 
-    private static Map<String, Object> cluster(ClusterRuntime c, Map<Endpoint, ConnectionPools.Usage> pools) {
+    private static Map<String, Object> cluster(ClusterRuntime c) {
+        // Each pool's counts belong to its event loop; read from here they are a moment's view, as for the metrics.
+        Map<Endpoint, int[]> pools = new HashMap<>();
+        for (ConnectionPool p : c.pools().pools()) {
+            int[] u = pools.computeIfAbsent(p.endpoint(), k -> new int[3]);
+            u[0] += p.openConnections();
+            u[1] += p.idleConnections();
+            u[2] += p.pendingRequests();
+        }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", c.name());
         m.put("policy", c.config().loadBalancing().policy());
@@ -340,11 +339,11 @@ public final class AdminApi {
                 e.put("ejection_remaining_ms", view.ejectionRemaining().toMillis());
                 e.put("ejections", view.totalEjections());
             }
-            ConnectionPools.Usage u = pools.getOrDefault(s.endpoint(), new ConnectionPools.Usage(0, 0, 0));
+            int[] u = pools.getOrDefault(s.endpoint(), new int[3]);
             Map<String, Object> pool = new LinkedHashMap<>();
-            pool.put("open", u.open());
-            pool.put("idle", u.idle());
-            pool.put("pending", u.pending());
+            pool.put("open", u[0]);
+            pool.put("idle", u[1]);
+            pool.put("pending", u[2]);
             e.put("pool", pool);
             endpoints.add(e);
         }

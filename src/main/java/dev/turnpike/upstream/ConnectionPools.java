@@ -6,12 +6,10 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 
 import java.net.SocketAddress;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
@@ -105,49 +103,6 @@ public final class ConnectionPools implements AutoCloseable {
      */
     public List<ConnectionPool> pools() {
         return Collections.unmodifiableList(all);
-    }
-
-    /**
-     * What the pools of one endpoint hold, summed over the event loops.
-     *
-     * @param open    connections open (idle or in use)
-     * @param idle    idle keep-alive connections
-     * @param pending requests waiting for a connection
-     */
-    public record Usage(int open, int idle, int pending) {
-        Usage plus(Usage o) {
-            return new Usage(open + o.open, idle + o.idle, pending + o.pending);
-        }
-    }
-
-    /**
-     * The pools' use per endpoint, for the admin API. Each loop counts its own pools (their counters are confined to
-     * it), so the answer completes once every loop has run the count, on the last of them; never wait for it on an
-     * event loop.
-     */
-    public CompletableFuture<Map<Endpoint, Usage>> usage() {
-        List<CompletableFuture<Map<Endpoint, Usage>>> parts = new ArrayList<>();
-        byLoop.forEach((loop, lp) -> {
-            CompletableFuture<Map<Endpoint, Usage>> part = new CompletableFuture<>();
-            parts.add(part);
-            try {
-                loop.execute(() -> {
-                    Map<Endpoint, Usage> m = new HashMap<>();
-                    lp.byEndpoint.forEach((e, p) -> m.put(e, new Usage(p.openConnections(), p.idleConnections(),
-                            p.pendingRequests())));
-                    part.complete(m);
-                });
-            } catch (RejectedExecutionException e) {
-                part.complete(Map.of());
-            }
-        });
-        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
-            Map<Endpoint, Usage> sum = new HashMap<>();
-            for (CompletableFuture<Map<Endpoint, Usage>> part : parts) {
-                part.join().forEach((e, u) -> sum.merge(e, u, Usage::plus));
-            }
-            return sum;
-        });
     }
 
     /** Closes idle connections now and in-use ones as they are released; later pools keep nothing idle. */
