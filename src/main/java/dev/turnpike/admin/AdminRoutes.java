@@ -5,7 +5,9 @@ import dev.turnpike.http.Exchange;
 import dev.turnpike.http.Handler;
 import dev.turnpike.http.RequestDispatcher;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +38,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * handlers are closed when the server stops.
  *
  * <p>Authentication: when {@code admin.token} is set, a request without {@code Authorization: Bearer <token>} (or
- * with another token) is answered 401 before any handler sees it. The comparison takes the same time whatever the
- * given token, so it cannot be guessed a byte at a time.
+ * with another token) is answered 401 before any handler sees it; a GET or HEAD may carry it as {@code ?token=}
+ * instead, for the dashboard in a browser. The comparison takes the same time whatever the given token, so it cannot
+ * be guessed a byte at a time.
  */
 public final class AdminRoutes implements RequestDispatcher, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AdminRoutes.class);
@@ -147,13 +150,34 @@ public final class AdminRoutes implements RequestDispatcher, AutoCloseable {
             return true;
         }
         String header = exchange.requestHeaders().get(HttpHeaderNames.AUTHORIZATION);
-        if (header == null || header.length() < BEARER.length()
-                || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-            return false;
+        String given;
+        if (header != null) {
+            if (header.length() < BEARER.length() || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+                return false;
+            }
+            given = header.substring(BEARER.length()).strip();
+        } else {
+            given = queryToken(exchange);
+            if (given == null) {
+                return false;
+            }
         }
-        byte[] given = header.substring(BEARER.length()).strip().getBytes(StandardCharsets.UTF_8);
         // Constant time in the expected token's length, whatever is given.
-        return MessageDigest.isEqual(expected, given);
+        return MessageDigest.isEqual(expected, given.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * {@code ?token=...} on a GET or HEAD: a browser cannot send a header when it opens the dashboard (the page passes
+     * the query on to its event stream). Never for a request that changes something, so a token that leaked with a URL
+     * cannot drain an endpoint or reload.
+     */
+    private static String queryToken(Exchange exchange) {
+        HttpMethod m = exchange.method();
+        if ((m != HttpMethod.GET && m != HttpMethod.HEAD) || exchange.query() == null) {
+            return null;
+        }
+        List<String> values = new QueryStringDecoder(exchange.query(), false).parameters().get("token");
+        return values == null || values.size() != 1 ? null : values.getFirst();
     }
 
     /** Closes every registered handler (the server stops). */

@@ -14,6 +14,8 @@ import dev.turnpike.config.TurnpikeConfig;
 import dev.turnpike.handler.HandlerContext;
 import dev.turnpike.metrics.ListenerMetrics;
 import dev.turnpike.metrics.Metrics;
+import dev.turnpike.metrics.web.DashboardHandler;
+import dev.turnpike.metrics.web.MetricsHandler;
 import dev.turnpike.http.ErrorResponder;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.logging.ServerLog;
@@ -152,6 +154,8 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
         }
         defaultLeakDetection();
         AdminApi.install(adminRoutes, this);
+        adminRoutes.register("/metrics", new MetricsHandler(metrics, blockingExecutor));
+        adminRoutes.registerTree("/dashboard", new DashboardHandler(metrics));
         LOG.info("starting: transport={} event_loops={} allocator={} java={} jvm_flags={} leak_detection={}",
                 transport.name(), loops, s.allocator().name().toLowerCase(Locale.ROOT), Runtime.version(),
                 relevantJvmFlags(), ResourceLeakDetector.getLevel().name().toLowerCase(Locale.ROOT));

@@ -312,19 +312,47 @@ class AdminApiIT {
     @Test
     void otherPartsRegisterTheirHandlers() throws Exception {
         start(config("admin: { address: \"127.0.0.1:0\", token: " + TOKEN + " }", ""));
-        server.adminRoutes().register("/metrics", text("metrics"));
-        server.adminRoutes().registerTree("/dashboard", ex -> text("dashboard " + ex.path()).handle(ex));
+        server.adminRoutes().register("/custom", text("custom"));
+        server.adminRoutes().registerTree("/extras", ex -> text("extras " + ex.path()).handle(ex));
 
-        assertThat(get("/metrics").body()).isEqualTo("metrics");
-        assertThat(get("/dashboard").body()).isEqualTo("dashboard /dashboard");
-        assertThat(get("/dashboard/assets/app.js").body()).isEqualTo("dashboard /dashboard/assets/app.js");
-        assertThat(get("/dashboardx").statusCode()).isEqualTo(404);
-        assertThat(call("GET", "/metrics", null, null).statusCode()).as("behind the token too").isEqualTo(401);
-        assertThat(server.adminRoutes().paths()).contains("/metrics", "/dashboard/*");
+        assertThat(get("/custom").body()).isEqualTo("custom");
+        assertThat(get("/extras").body()).isEqualTo("extras /extras");
+        assertThat(get("/extras/assets/app.js").body()).isEqualTo("extras /extras/assets/app.js");
+        assertThat(get("/extrasx").statusCode()).isEqualTo(404);
+        assertThat(call("GET", "/custom", null, null).statusCode()).as("behind the token too").isEqualTo(401);
+        assertThat(server.adminRoutes().paths()).contains("/custom", "/extras/*", "/metrics", "/dashboard/*");
+        assertThatThrownBy(() -> server.adminRoutes().register("/custom", text("again")))
+                .hasMessageContaining("already registered");
         assertThatThrownBy(() -> server.adminRoutes().register("/metrics", text("again")))
                 .hasMessageContaining("already registered");
-        assertThatThrownBy(() -> server.adminRoutes().register("metrics/", text("x")))
+        assertThatThrownBy(() -> server.adminRoutes().register("custom/", text("x")))
                 .hasMessageContaining("starts with '/'");
+    }
+
+    @Test
+    void metricsAndTheDashboardAreServedAndABrowserMayPassTheTokenInTheUrl() throws Exception {
+        start(config("admin: { address: \"127.0.0.1:0\", token: " + TOKEN + " }", ""));
+        int port = server.boundAddresses().getFirst().getPort();
+        try (var c = dev.turnpike.testing.RawClient.connect(port)) {
+            assertThat(c.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n").read().status).isEqualTo(200);
+        }
+        HttpResponse<String> metrics = get("/metrics");
+        assertThat(metrics.statusCode()).isEqualTo(200);
+        assertThat(metrics.body()).containsPattern("turnpike_requests_total\\{[^}]*route=\"hello\",site=\"main\","
+                + "status=\"2xx\"} 1.0");
+
+        assertThat(call("GET", "/dashboard/", null, null).statusCode()).isEqualTo(401);
+        HttpResponse<String> page = call("GET", "/dashboard/?token=" + TOKEN, null, null);
+        assertThat(page.statusCode()).isEqualTo(200);
+        assertThat(page.headers().firstValue("content-type")).contains("text/html; charset=utf-8");
+        assertThat(page.headers().firstValue("referrer-policy")).as("the token does not leave with a link")
+                .contains("no-referrer");
+        assertThat(call("GET", "/metrics?token=" + TOKEN, null, null).statusCode()).isEqualTo(200);
+        assertThat(call("GET", "/metrics?token=" + TOKEN + "x", null, null).statusCode()).isEqualTo(401);
+        assertThat(call("GET", "/metrics?token=" + TOKEN + "&token=" + TOKEN, null, null).statusCode())
+                .isEqualTo(401);
+        assertThat(call("POST", "/reload?token=" + TOKEN, null, "").statusCode())
+                .as("a token in a URL never changes anything").isEqualTo(401);
     }
 
     private static Handler text(String body) {
