@@ -20,7 +20,7 @@ interface Lifecycle {
     /**
      * Runs until the JVM shuts down (SIGTERM, SIGINT/Ctrl-C, or {@code System.exit}); a shutdown hook then stops the
      * server gracefully: it stops accepting, lets in-flight requests finish up to the configured
-     * {@code shutdown_timeout}, and closes what is left.
+     * {@code shutdown_timeout}, and closes what is left. SIGHUP reloads the configuration meanwhile.
      */
     static Lifecycle untilSignalled() {
         return (server, afterStop) -> {
@@ -40,6 +40,10 @@ interface Lifecycle {
             }, "turnpike-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             Signals.exitOnTermination();
+            Signals.reloadOnHangup(() -> {
+                log.info("received SIGHUP; reloading the configuration");
+                server.reload("SIGHUP");
+            });
             stopped.await();
             return Main.EXIT_OK;
         };

@@ -2,9 +2,10 @@ package dev.turnpike.cli;
 
 import dev.turnpike.config.ConfigException;
 import dev.turnpike.config.ConfigLoader;
-import dev.turnpike.config.ConfigProblem;
 import dev.turnpike.config.ListenerConfig;
 import dev.turnpike.config.TurnpikeConfig;
+import dev.turnpike.reload.ConfigSource;
+import dev.turnpike.server.HandlerFactory;
 import dev.turnpike.server.ServerStartException;
 import dev.turnpike.server.TurnpikeServer;
 import io.netty.util.NetUtil;
@@ -130,18 +131,7 @@ public final class Main implements Callable<Integer> {
      * {@code file: reason}.
      */
     static void printProblems(ConfigException e, String file, PrintWriter err) {
-        List<ConfigProblem> problems = e.problems();
-        for (ConfigProblem p : problems) {
-            if (p.key().equals("(file)") && p.position().line() <= 1 && p.position().column() <= 1) {
-                err.println(p.position().file() + ": " + p.message());
-            } else {
-                err.println(p);
-            }
-        }
-        if (problems.size() > 1 || (problems.size() == 1 && !problems.getFirst().key().equals("(file)"))) {
-            err.println(file + ": configuration is not valid (" + problems.size()
-                    + (problems.size() == 1 ? " problem)" : " problems)"));
-        }
+        e.report(file).forEach(err::println);
         err.flush();
     }
 
@@ -181,10 +171,26 @@ public final class Main implements Callable<Integer> {
         return serve(server, cleanup);
     }
 
+    /** A variable of the environment the command runs with, or null. */
+    String env(String name) {
+        return env.get(name);
+    }
+
+    /** The file a running server reloads from: loaded as {@link #load} does, with the same environment. */
+    ConfigSource source(Path file) {
+        return ConfigSource.file(file, env);
+    }
+
     /** Starts {@code config}; on failure prints the reason (and {@code hint}) and returns null. */
     TurnpikeServer start(TurnpikeConfig config, PrintWriter err, Runnable cleanup, String portInUseHint) {
+        return start(config, ConfigSource.NONE, err, cleanup, portInUseHint);
+    }
+
+    /** As {@link #start(TurnpikeConfig, PrintWriter, Runnable, String)}, reloading from {@code source}. */
+    TurnpikeServer start(TurnpikeConfig config, ConfigSource source, PrintWriter err, Runnable cleanup,
+                         String portInUseHint) {
         try {
-            return TurnpikeServer.start(config);
+            return TurnpikeServer.start(config, HandlerFactory.DEFAULT, source);
         } catch (ServerStartException e) {
             cleanup.run();
             String message = e.getMessage() == null ? e.toString() : e.getMessage();
@@ -236,6 +242,6 @@ public final class Main implements Callable<Integer> {
                 first.timeouts(), first.sendfile(), first.tls(), first.redirectToHttps(), first.http2(),
                 first.position());
         return new TurnpikeConfig(config.source(), config.server(), List.of(listener), config.sites(),
-                config.accessLog(), config.clusters());
+                config.accessLog(), config.clusters(), config.admin());
     }
 }

@@ -17,6 +17,7 @@ import java.util.concurrent.Callable;
 @Command(mixinStandardHelpOptions = true, versionProvider = VersionCommand.Provider.class,
         name = "run", description = {
         "Validate the configuration completely, then serve it until SIGTERM or Ctrl-C.",
+        "SIGHUP reloads the configuration file without dropping a request.",
         "Without -c, serves the built-in welcome site on http://127.0.0.1:8080."})
 final class RunCommand implements Callable<Integer> {
     @ParentCommand
@@ -36,7 +37,7 @@ final class RunCommand implements Callable<Integer> {
         if (loaded == null) {
             return Main.EXIT_FAILED;
         }
-        TurnpikeServer server = main.start(loaded, err, () -> {}, null);
+        TurnpikeServer server = main.start(loaded, main.source(config), err, () -> {}, null);
         if (server == null) {
             return Main.EXIT_FAILED;
         }
@@ -51,6 +52,7 @@ final class RunCommand implements Callable<Integer> {
             boolean named = name != null && !name.matches(".*:[0-9]+");
             out.println("listening on " + url + (named ? " (" + name + ")" : ""));
         }
+        server.adminAddress().ifPresent(a -> out.println("admin API on " + Main.url(a)));
         out.flush();
         return main.serve(server, () -> {});
     }

@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Turns SIGTERM and SIGINT into {@code System.exit(0)}, so the graceful shutdown (a JVM shutdown hook) ends with
- * exit status 0 rather than the JVM's 128+signal; a second signal while stopping ends the process at once.
+ * exit status 0 rather than the JVM's 128+signal; a second signal while stopping ends the process at once. SIGHUP
+ * reloads the configuration ({@link #reloadOnHangup}).
  *
  * <p>Uses {@code sun.misc.Signal} (module jdk.unsupported) reflectively, so the build has no warnings about it.
  * Should it be unavailable, the JVM's own handling remains: the shutdown hook still runs, and the exit status is
@@ -20,8 +21,27 @@ final class Signals {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
     private static final AtomicBoolean STOPPING = new AtomicBoolean();
     private static final AtomicBoolean INSTALLED = new AtomicBoolean();
+    private static final AtomicBoolean HANGUP_INSTALLED = new AtomicBoolean();
+    /** What SIGHUP does: reload the running server's configuration; nothing before a server runs. */
+    private static volatile Runnable onHangup = () -> LOG.info("received SIGHUP; nothing to reload yet");
 
     private Signals() {}
+
+    /**
+     * Makes SIGHUP run {@code reload} (on the JVM's signal thread, so it must only hand the work over), as nginx and
+     * HAProxy reload on it. Without {@code sun.misc.Signal} SIGHUP keeps the JVM's default: it ends the process.
+     */
+    static void reloadOnHangup(Runnable reload) {
+        onHangup = reload;
+        if (!HANGUP_INSTALLED.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            install("HUP");
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            LOG.warn("cannot handle SIGHUP ({}); reload through the admin API (POST /reload) instead", e.toString());
+        }
+    }
 
     static void exitOnTermination() {
         if (!INSTALLED.compareAndSet(false, true)) {
@@ -56,12 +76,25 @@ final class Signals {
     }
 
     private static void received(String name, int number) {
+        if (name.equals("HUP")) {
+            hangup();
+            return;
+        }
         if (STOPPING.compareAndSet(false, true)) {
             LOG.info("received SIG{}; stopping gracefully (send it again to stop at once)", name);
             System.exit(Main.EXIT_OK);
         } else {
             LOG.warn("received SIG{} again; stopping at once", name);
             Runtime.getRuntime().halt(128 + number);
+        }
+    }
+
+    /** What the SIGHUP handler runs; tests call it to take the same path as the signal. */
+    static void hangup() {
+        try {
+            onHangup.run();
+        } catch (RuntimeException e) {
+            LOG.warn("received SIGHUP but could not reload (is Turnpike stopping?)", e);
         }
     }
 }

@@ -4,6 +4,7 @@
  * exit codes, environment variables and signals.
  *
  * <p>Mistakes a user can make (an invalid configuration, a missing file, a port in use) end in one clear message
- * and a non-zero exit, never a stack trace. A running server is stopped gracefully by SIGTERM or SIGINT.
+ * and a non-zero exit, never a stack trace. A running server is stopped gracefully by SIGTERM or SIGINT and reloads
+ * its configuration on SIGHUP.
  */
 package dev.turnpike.cli;

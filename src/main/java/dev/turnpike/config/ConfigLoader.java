@@ -50,9 +50,13 @@ public final class ConfigLoader {
 
     // ---------------------------------------------------------------------------------------------- schema
 
-    static final List<String> TOP_KEYS = List.of("server", "listen", "listeners", "access_log", "clusters", "sites");
+    static final List<String> TOP_KEYS = List.of("server", "listen", "listeners", "access_log", "clusters", "sites",
+            "admin");
     static final List<String> SERVER_KEYS = List.of("event_loops", "allocator", "transport", "server_header",
-            "shutdown_timeout", "trusted_proxies", "request_id_header");
+            "shutdown_timeout", "trusted_proxies", "request_id_header", "watch_config", "reload_grace", "log_format");
+    static final List<String> ADMIN_KEYS = List.of("address", "token");
+    /** Shortest admin token accepted: 16 characters leave no room for guessing over the network. */
+    static final int MIN_ADMIN_TOKEN_LENGTH = 16;
     static final List<String> LISTENER_KEYS = List.of("address", "name", "limits", "timeouts", "sendfile", "tls",
             "redirect_to_https", "http2");
     static final List<String> LIMIT_KEYS = List.of("max_request_line", "max_header_size", "max_header_count",
@@ -242,7 +246,9 @@ public final class ConfigLoader {
             clusters = new ClusterLoader(r, baseDir).read(top.value("clusters"), top.path("clusters"));
         }
         List<SiteConfig> sites = sites(top);
-        return new TurnpikeConfig(source, server, listeners, sites, accessLog, clusters.clusters());
+        AdminConfig admin = top.has("admin") ? admin(top.value("admin"), top.path("admin"), listeners)
+                : AdminConfig.disabled();
+        return new TurnpikeConfig(source, server, listeners, sites, accessLog, clusters.clusters(), admin);
     }
 
     // ---------------------------------------------------------------------------------------------- server
@@ -284,7 +290,103 @@ public final class ConfigLoader {
         }
         String requestIdHeader = f.get("request_id_header", d.requestIdHeader(),
                 (n, p) -> r.parsed(n, p, "a header name", s -> headerName(s.strip())));
-        return new ServerSettings(eventLoops, allocator, transport, serverHeader, shutdown, trusted, requestIdHeader);
+        boolean watchConfig = f.get("watch_config", d.watchConfig(), r::bool);
+        Duration reloadGrace = f.get("reload_grace", d.reloadGrace(), r::duration);
+        ServerSettings.LogFormat logFormat = f.get("log_format", d.logFormat(),
+                (n, p) -> r.choice(n, p, List.of("text", "json"))
+                        .map(s -> ServerSettings.LogFormat.valueOf(s.toUpperCase(Locale.ROOT))));
+        return new ServerSettings(eventLoops, allocator, transport, serverHeader, shutdown, trusted, requestIdHeader,
+                watchConfig, reloadGrace, logFormat);
+    }
+
+    // ---------------------------------------------------------------------------------------------- admin
+
+    /**
+     * {@code admin: true}, {@code admin: "127.0.0.1:9091"} or a mapping with {@code address} and {@code token};
+     * {@code false} or {@code off} turns it off. Off a loopback address a token is required.
+     */
+    private AdminConfig admin(Node node, String path, List<ListenerConfig> listeners) {
+        AdminConfig off = AdminConfig.disabled();
+        if (r.failed(node)) {
+            return off;
+        }
+        Node addressNode;
+        String addressPath;
+        Optional<String> addressText;
+        Optional<String> token = Optional.empty();
+        boolean tokenGiven = false;
+        if (ConfigReader.isScalar(node)) {
+            String t = r.text((ScalarNode) node).strip().toLowerCase(Locale.ROOT);
+            if (t.equals("false") || t.equals("off")) {
+                return off;
+            }
+            addressNode = node;
+            addressPath = path;
+            addressText = t.equals("true") || t.equals("on") ? Optional.empty()
+                    : r.string(node, path, "true, false, an address such as \"127.0.0.1:9090\", or a mapping with"
+                    + " 'address' and 'token'");
+            if (addressText.isEmpty() && !(t.equals("true") || t.equals("on"))) {
+                return off;
+            }
+        } else {
+            Fields f = r.map(node, path, ADMIN_KEYS);
+            if (f == null) {
+                return off;
+            }
+            addressNode = f.has("address") ? f.value("address") : node;
+            addressPath = f.has("address") ? f.path("address") : path;
+            addressText = f.has("address")
+                    ? r.string(f.value("address"), f.path("address"), "an address such as \"127.0.0.1:9090\"")
+                    : Optional.empty();
+            if (f.has("address") && addressText.isEmpty()) {
+                return off;
+            }
+            if (f.has("token")) {
+                tokenGiven = true;
+                token = adminToken(f.value("token"), f.path("token"));
+            }
+        }
+        Address a = new Address(AdminConfig.DEFAULT_HOST, AdminConfig.DEFAULT_PORT);
+        if (addressText.isPresent()) {
+            Optional<Address> parsed = address(addressNode, addressPath, addressText.get());
+            if (parsed.isEmpty()) {
+                return off;
+            }
+            a = parsed.get();
+        }
+        for (ListenerConfig l : listeners) {
+            if (a.port() != 0 && l.port() == a.port() && normalizedHost(l.host()).equals(normalizedHost(a.host()))) {
+                r.problem(addressNode, addressPath, "the admin API needs an address of its own; " + formatAddress(a)
+                        + " is already the listener at " + l.position());
+            }
+        }
+        if (!AdminConfig.isLoopback(a.host()) && !tokenGiven) {
+            r.problem(addressNode, addressPath, "the admin API on " + formatAddress(a) + " can be reached from"
+                    + " other machines, so it needs a token: add 'token' (e.g. token: \"${TURNPIKE_ADMIN_TOKEN}\"),"
+                    + " or listen on this machine only, e.g. 127.0.0.1:" + a.port());
+        }
+        return new AdminConfig(true, a.host(), a.port(), token, r.pos(node));
+    }
+
+    private Optional<String> adminToken(Node node, String path) {
+        Optional<String> token = r.string(node, path, "a secret token (at least " + MIN_ADMIN_TOKEN_LENGTH
+                + " characters)");
+        if (token.isEmpty()) {
+            return token;
+        }
+        String t = token.get();
+        if (!t.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            r.problem(node, path, "a token is sent in the Authorization header: use only visible ASCII characters,"
+                    + " without spaces");
+            return Optional.empty();
+        }
+        if (t.length() < MIN_ADMIN_TOKEN_LENGTH) {
+            // The message never repeats the token: it may be real even when too short.
+            r.problem(node, path, "a token must be at least " + MIN_ADMIN_TOKEN_LENGTH + " characters long, got "
+                    + t.length() + "; generate one with: openssl rand -hex 32");
+            return Optional.empty();
+        }
+        return token;
     }
 
     private Optional<Optional<String>> serverHeader(Node node, String path) {

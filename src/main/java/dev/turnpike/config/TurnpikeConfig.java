@@ -11,6 +11,7 @@ import java.util.List;
  * @param sites     virtual hosts, each with its routes; every site is served on every listener
  * @param accessLog where and how requests are logged
  * @param clusters  named upstream clusters that proxy routes refer to, in file order
+ * @param admin     the admin API's listener
  */
 public record TurnpikeConfig(
         String source,
@@ -18,12 +19,19 @@ public record TurnpikeConfig(
         List<ListenerConfig> listeners,
         List<SiteConfig> sites,
         AccessLogConfig accessLog,
-        List<ClusterConfig> clusters) {
+        List<ClusterConfig> clusters,
+        AdminConfig admin) {
 
     public TurnpikeConfig {
         listeners = List.copyOf(listeners);
         sites = List.copyOf(sites);
         clusters = List.copyOf(clusters);
+    }
+
+    /** Without an admin listener. */
+    public TurnpikeConfig(String source, ServerSettings server, List<ListenerConfig> listeners, List<SiteConfig> sites,
+                          AccessLogConfig accessLog, List<ClusterConfig> clusters) {
+        this(source, server, listeners, sites, accessLog, clusters, AdminConfig.disabled());
     }
 
     public java.util.Optional<ClusterConfig> cluster(String name) {

@@ -55,6 +55,7 @@ public final class Exchange {
     private final boolean head;
     private final TlsInfo tls;
 
+    private String siteName;
     private String routeName;
     private ErrorPages routeErrorPages = ErrorPages.NONE;
     private ErrorPages siteErrorPages = ErrorPages.NONE;
@@ -176,7 +177,8 @@ public final class Exchange {
 
     // ---- routing results -------------------------------------------------------------------------------
 
-    public void routed(String routeName, ErrorPages siteErrorPages, ErrorPages routeErrorPages) {
+    public void routed(String siteName, String routeName, ErrorPages siteErrorPages, ErrorPages routeErrorPages) {
+        this.siteName = siteName;
         this.routeName = routeName;
         this.siteErrorPages = siteErrorPages;
         this.routeErrorPages = routeErrorPages;
@@ -184,6 +186,11 @@ public final class Exchange {
 
     public String routeName() {
         return routeName;
+    }
+
+    /** The site the router chose, or null before routing (or when no site answers the host). */
+    public String siteName() {
+        return siteName;
     }
 
     public ErrorPages siteErrorPages() {

@@ -22,10 +22,11 @@ import java.util.List;
  * @param clientSubjectHeaders every header configured to carry a verified client certificate subject upstream
  *                        (lower case): removed from every proxied request, then set from the connection's own
  *                        client certificate, so a client can never supply one
+ * @param tracker         told when each exchange on these services starts and ends
  */
 public record HttpServices(RequestDispatcher dispatcher, ErrorResponder errors, AccessLog accessLog,
                            AsciiString serverHeader, AsciiString requestIdHeader, List<CidrBlock> trustedProxies,
-                           List<AsciiString> clientSubjectHeaders) {
+                           List<AsciiString> clientSubjectHeaders, ExchangeTracker tracker) {
 
     /** Not among Netty's names; named once here for the proxy's forwarding headers and {@link #clientAddress}. */
     public static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
@@ -35,15 +36,23 @@ public record HttpServices(RequestDispatcher dispatcher, ErrorResponder errors, 
         clientSubjectHeaders = List.copyOf(clientSubjectHeaders);
     }
 
+    /** Without client-certificate subject headers and without a tracker. */
     public HttpServices(RequestDispatcher dispatcher, ErrorResponder errors, AccessLog accessLog,
                         AsciiString serverHeader, AsciiString requestIdHeader, List<CidrBlock> trustedProxies) {
-        this(dispatcher, errors, accessLog, serverHeader, requestIdHeader, trustedProxies, List.of());
+        this(dispatcher, errors, accessLog, serverHeader, requestIdHeader, trustedProxies, List.of(),
+                ExchangeTracker.NONE);
     }
 
     /** These services with exchanges handed to {@code d} (a listener that answers before routing). */
     public HttpServices withDispatcher(RequestDispatcher d) {
         return new HttpServices(d, errors, accessLog, serverHeader, requestIdHeader, trustedProxies,
-                clientSubjectHeaders);
+                clientSubjectHeaders, tracker);
+    }
+
+    /** These services, with exchanges counted by {@code t}. */
+    public HttpServices withTracker(ExchangeTracker t) {
+        return new HttpServices(dispatcher, errors, accessLog, serverHeader, requestIdHeader, trustedProxies,
+                clientSubjectHeaders, t);
     }
 
     public boolean isTrustedProxy(InetAddress address) {

@@ -38,6 +38,7 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -215,7 +216,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             if (!ex.isFinished()) {
                 ex.transportClosed();
             }
-            logExchange(ex);
+            exchangeOver(ex);
         }
         ctx.fireChannelInactive();
     }
@@ -238,6 +239,21 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         if (current == null && pipelined.isEmpty() && !decoder.isMidRequest()) {
             closeConnection();
         }
+    }
+
+    /**
+     * Aborts the exchange in flight if {@code test} accepts it (a reload's grace period ended for its route): the
+     * connection is closed, so the client sees the response cut. Must run on the connection's event loop.
+     *
+     * @return whether an exchange was aborted
+     */
+    public boolean abortExchangeIf(Predicate<Exchange> test) {
+        Exchange ex = current;
+        if (ex != null && !ex.isFinished() && test.test(ex)) {
+            ex.abort();
+            return true;
+        }
+        return false;
     }
 
     // ---- inbound -----------------------------------------------------------------------------------------
@@ -403,6 +419,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
                 RequestTarget.hostOf(authority), scheme, (InetSocketAddress) ctx.channel().remoteAddress(),
                 (InetSocketAddress) ctx.channel().localAddress());
         current = ex;
+        svc.tracker().started(ex);
         try {
             if (target == null) {
                 closeAfterResponse = true;
@@ -715,7 +732,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         if (ex != current) {
             return;
         }
-        logExchange(ex);
+        exchangeOver(ex);
         if (!success || closeAfterResponse || draining) {
             current = null;
             if (success && (!requestComplete || lingerOnClose)) {
@@ -778,22 +795,26 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         }
     }
 
-    /** Logs the current exchange (callers pass it, even after clearing the field) unless it already was. */
-    private void logExchange(Exchange ex) {
+    /**
+     * The exchange is over (callers pass it, even after clearing the field): logs it and tells its services'
+     * tracker, once however it ended.
+     */
+    private void exchangeOver(Exchange ex) {
         if (currentLogged) {
             return;
         }
         currentLogged = true;
         ex.recordMetrics(listenerMetrics);
         dev.turnpike.accesslog.AccessLog log = ex.services().accessLog();
-        if (log == dev.turnpike.accesslog.AccessLog.NONE) {
-            return; // access_log: off — nothing to build
+        // access_log: off — nothing to build
+        if (log != dev.turnpike.accesslog.AccessLog.NONE) {
+            try {
+                log.log(ex.toAccessLogEntry());
+            } catch (RuntimeException e) {
+                LOG.warn("access log failed", e);
+            }
         }
-        try {
-            log.log(ex.toAccessLogEntry());
-        } catch (RuntimeException e) {
-            LOG.warn("access log failed", e);
-        }
+        ex.services().tracker().ended(ex);
     }
 
     private void closeConnection() {

@@ -160,6 +160,22 @@ public final class Router implements RequestDispatcher {
         return allowed;
     }
 
+    /**
+     * What answers a request, for the admin API's {@code /routes/match}: the site ({@code null} when none answers the
+     * host), the route ({@code null} for a 404 or 405) and, without a route, the methods that would be allowed.
+     */
+    public record Match(Site site, Route route, Set<String> allowed) {}
+
+    /** As {@link #dispatch} would route {@code host} (normalised), {@code path} (normalised) and the rest. */
+    public Match match(String host, String path, HttpMethod method, HttpHeaders headers) {
+        Site s = site(host);
+        if (s == null) {
+            return new Match(null, null, Set.of());
+        }
+        Route r = route(s, path, method, headers);
+        return new Match(s, r, r == null ? allowedMethods(s, path, headers) : Set.of());
+    }
+
     @Override
     public void dispatch(Exchange exchange) {
         Site site = site(exchange.host());
@@ -169,7 +185,7 @@ public final class Router implements RequestDispatcher {
         }
         Route route = route(site, exchange.path(), exchange.method(), exchange.requestHeaders());
         if (route == null) {
-            exchange.routed(null, site.errorPages(), dev.turnpike.config.ErrorPages.NONE);
+            exchange.routed(site.name(), null, site.errorPages(), dev.turnpike.config.ErrorPages.NONE);
             Set<String> allowed = allowedMethods(site, exchange.path(), exchange.requestHeaders());
             if (allowed.isEmpty()) {
                 exchange.sendError(HttpResponseStatus.NOT_FOUND, "Nothing is configured at this path.");
@@ -181,7 +197,7 @@ public final class Router implements RequestDispatcher {
             }
             return;
         }
-        exchange.routed(route.name(), site.errorPages(), route.errorPages());
+        exchange.routed(site.name(), route.name(), site.errorPages(), route.errorPages());
         exchange.meter(route.meter());
         route.handler().handle(exchange);
     }

@@ -23,8 +23,9 @@ final class ConnectionLimiter extends ChannelInboundHandlerAdapter {
 
     /** Shared by every connection of one listener. */
     static final class Counters {
-        final int maxConnections;
-        final int maxPerClient;
+        /** Changed by a reload that keeps the listener; open connections stay counted. */
+        volatile int maxConnections;
+        volatile int maxPerClient;
         final AtomicInteger open = new AtomicInteger();
         final ConcurrentHashMap<InetAddress, Integer> perClient = new ConcurrentHashMap<>();
         final ListenerMetrics metrics;

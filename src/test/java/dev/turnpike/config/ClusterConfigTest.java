@@ -480,7 +480,7 @@ class ClusterConfigTest {
                 "t.yaml:3:3: clusters: expected a mapping from cluster names to clusters, e.g. clusters: { api:"
                         + " { endpoints: [\"127.0.0.1:3000\"] } }; got a list",
                 "t.yaml:5:1: endpoints: unknown key here; 'endpoints' belongs under 'clusters.<name>'; expected one"
-                        + " of: server, listen, listeners, access_log, clusters, sites");
+                        + " of: server, listen, listeners, access_log, clusters, sites, admin");
     }
 
     @Test

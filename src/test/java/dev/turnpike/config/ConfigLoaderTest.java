@@ -388,7 +388,8 @@ class ConfigLoaderTest {
                         error_pages: { 404: { htm: errors/404.html } }
                 """)).containsExactly(
                 "t.yaml:2:11: server.colour: unknown key; expected one of: event_loops, allocator, transport,"
-                        + " server_header, shutdown_timeout, trusted_proxies, request_id_header",
+                        + " server_header, shutdown_timeout, trusted_proxies, request_id_header, watch_config, reload_grace,"
+                        + " log_format",
                 "t.yaml:5:15: listeners[0].limits.max_body: unknown key; expected one of: max_request_line,"
                         + " max_header_size, max_header_count, max_body_size, max_connections, max_connections_per_client",
                 "t.yaml:6:5: listeners[0].max_body_size: unknown key here; 'max_body_size' belongs under 'limits';"

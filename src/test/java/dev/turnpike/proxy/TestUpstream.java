@@ -24,20 +24,21 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A small blocking HTTP/1.1 server on loopback for proxy tests: plain sockets (so it shares no buffers with
  * Netty), one virtual thread per connection, a handler per request that may echo, stream, stall or close.
- * It records every request head it receives and counts connections.
+ * It records every request head it receives and counts connections. Public for the reload tests, which proxy to it
+ * from other packages.
  */
-final class TestUpstream implements AutoCloseable {
+public final class TestUpstream implements AutoCloseable {
 
     @FunctionalInterface
-    interface Handler {
+    public interface Handler {
         /** Answers {@code req} on {@code conn}; returns false to close the connection afterwards. */
         boolean handle(Request req, Conn conn) throws Exception;
     }
 
-    static final class Conn {
-        final Socket socket;
-        final OutputStream out;
-        final int index;
+    public static final class Conn {
+        public final Socket socket;
+        public final OutputStream out;
+        public final int index;
         int requests;
 
         Conn(Socket socket, int index) throws IOException {
@@ -46,15 +47,15 @@ final class TestUpstream implements AutoCloseable {
             this.index = index;
         }
 
-        void write(String ascii) throws IOException {
+        public void write(String ascii) throws IOException {
             out.write(ascii.getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
         }
     }
 
-    static final class Request {
-        final String method;
-        final String target;
+    public static final class Request {
+        public final String method;
+        public final String target;
         final String version;
         final List<String[]> headers;
         final int connection;
@@ -71,7 +72,7 @@ final class TestUpstream implements AutoCloseable {
             this.body = bodyStream(in, this);
         }
 
-        String header(String name) {
+        public String header(String name) {
             for (String[] h : headers) {
                 if (h[0].equalsIgnoreCase(name)) {
                     return h[1];
@@ -94,7 +95,7 @@ final class TestUpstream implements AutoCloseable {
             return header(name) != null;
         }
 
-        byte[] readBody() throws IOException {
+        public byte[] readBody() throws IOException {
             if (bodyBytes == null) {
                 bodyBytes = body.readAllBytes();
             }
@@ -119,8 +120,8 @@ final class TestUpstream implements AutoCloseable {
     private final Handler handler;
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-    final AtomicInteger connections = new AtomicInteger();
-    final AtomicInteger openConnections = new AtomicInteger();
+    public final AtomicInteger connections = new AtomicInteger();
+    public final AtomicInteger openConnections = new AtomicInteger();
     final BlockingQueue<Request> requests = new LinkedBlockingQueue<>();
     /** Connection indexes in the order their sockets were closed (by either side) as seen by the server. */
     final BlockingQueue<Integer> closed = new LinkedBlockingQueue<>();
@@ -132,15 +133,15 @@ final class TestUpstream implements AutoCloseable {
         threads.execute(this::acceptLoop);
     }
 
-    static TestUpstream start(Handler handler) throws IOException {
+    public static TestUpstream start(Handler handler) throws IOException {
         return new TestUpstream(handler);
     }
 
-    int port() {
+    public int port() {
         return server.getLocalPort();
     }
 
-    String url() {
+    public String url() {
         return "http://127.0.0.1:" + port();
     }
 

@@ -3,6 +3,7 @@ package dev.turnpike.upstream.cluster;
 import dev.turnpike.config.ClusterConfig;
 import dev.turnpike.config.ClusterConfig.Address;
 import dev.turnpike.config.ClusterConfig.EndpointConfig;
+import dev.turnpike.config.ConfigTree;
 import dev.turnpike.upstream.ConnectionPool;
 import dev.turnpike.upstream.ConnectionPools;
 import dev.turnpike.upstream.Endpoint;
@@ -15,6 +16,7 @@ import dev.turnpike.upstream.health.ProbeResolver;
 import dev.turnpike.upstream.lb.ClusterBalancer;
 import dev.turnpike.upstream.lb.EndpointSettings;
 import dev.turnpike.upstream.lb.EndpointState;
+import dev.turnpike.upstream.lb.Health;
 import dev.turnpike.upstream.lb.HashKey;
 import dev.turnpike.upstream.lb.LbOptions;
 import dev.turnpike.upstream.lb.PickContext;
@@ -38,6 +40,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The runtime of one upstream cluster for one configuration snapshot: its endpoints' states, load balancer, health
@@ -88,8 +91,30 @@ public final class ClusterRuntime implements AutoCloseable {
     private final PoolConfig poolConfig;
     private final ConnectionPools pools;
     private final Class<? extends SocketChannel> channelClass;
-    private final AtomicBoolean started = new AtomicBoolean();
+    /** What this runtime shares with the runtimes a reload carried it over to (see {@link #carryOver}). */
+    private final Shared shared;
     private final AtomicBoolean closed = new AtomicBoolean();
+
+    /**
+     * The lifecycle of the parts that outlive a reload: endpoint states and their health, balancer, health checks,
+     * outlier detection, circuit breaker and connection pools. Closed when the last runtime using them closes.
+     */
+    private static final class Shared {
+        final AtomicInteger users = new AtomicInteger(1);
+        final AtomicBoolean started = new AtomicBoolean();
+
+        boolean retain() {
+            for (;;) {
+                int n = users.get();
+                if (n == 0) {
+                    return false;
+                }
+                if (users.compareAndSet(n, n + 1)) {
+                    return true;
+                }
+            }
+        }
+    }
 
     /**
      * Builds the runtime of {@code config}; nothing runs until {@link #start()}.
@@ -111,6 +136,7 @@ public final class ClusterRuntime implements AutoCloseable {
                    Executor blockingExecutor, Ticker ticker, ProbeResolver resolver) {
         this.config = Objects.requireNonNull(config, "config");
         this.name = config.name();
+        this.shared = new Shared();
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(channelClass, "channelClass");
         Objects.requireNonNull(blockingExecutor, "blockingExecutor");
@@ -175,6 +201,54 @@ public final class ClusterRuntime implements AutoCloseable {
         }
     }
 
+    /** A runtime for {@code config} on the shared parts of {@code previous}, whose definition is the same. */
+    private ClusterRuntime(ClusterRuntime previous, ClusterConfig config) {
+        this.config = config;
+        this.name = config.name();
+        this.shared = previous.shared;
+        this.endpoints = previous.endpoints;
+        this.targets = previous.targets;
+        this.directTargets = previous.directTargets;
+        this.balancer = previous.balancer;
+        this.health = previous.health;
+        this.checker = previous.checker;
+        this.outlier = previous.outlier;
+        this.circuitBreaker = previous.circuitBreaker;
+        this.stickyCookie = previous.stickyCookie;
+        this.poolConfig = previous.poolConfig;
+        this.pools = previous.pools;
+        this.channelClass = previous.channelClass;
+        this.retryPolicy = RetryPolicy.of(config.retries());
+        this.retryBudget = RetryBudget.of(config.retries());
+        this.timeouts = StageTimeouts.of(config.timeouts());
+    }
+
+    /**
+     * For a reload: a runtime for {@code next} that keeps {@code previous}'s endpoints, their health, the health
+     * checks, the circuit breaker and the connection pools (so keep-alive connections survive), when the two
+     * definitions differ at most in {@code retries} and the per-stage timeouts other than {@code connect}; else
+     * null, and the caller builds a new one. Both runtimes can serve at once (the old one finishes its requests);
+     * the shared parts close when the last of them does.
+     */
+    public static ClusterRuntime carryOver(ClusterRuntime previous, ClusterConfig next) {
+        if (!previous.name.equals(next.name()) || previous.closed.get()
+                || !definition(previous.config).equals(definition(next)) || !previous.shared.retain()) {
+            return null;
+        }
+        return new ClusterRuntime(previous, next);
+    }
+
+    /**
+     * What the shared parts are built from: everything but {@code retries} and the timeouts a request reads from the
+     * runtime ({@code connect} is the pools' own). Source positions do not count.
+     */
+    private static Map<String, Object> definition(ClusterConfig c) {
+        Map<String, Object> tree = new java.util.LinkedHashMap<>(ConfigTree.of(c, false));
+        tree.remove("retries");
+        tree.put("timeouts", c.timeouts().connect());
+        return tree;
+    }
+
     static EndpointSettings endpointSettings(ClusterConfig config, Ticker ticker) {
         EndpointSettings s = EndpointSettings.DEFAULTS.withTicker(ticker);
         Duration slowStart = config.slowStart();
@@ -225,18 +299,19 @@ public final class ClusterRuntime implements AutoCloseable {
         if (closed.get()) {
             throw new IllegalStateException("cluster " + name + " is closed");
         }
-        if (started.compareAndSet(false, true) && checker != null) {
+        if (shared.started.compareAndSet(false, true) && checker != null) {
             checker.start();
         }
     }
 
     /**
-     * Stops the health checks and outlier detection and detaches the balancer. Picks keep working on the last
-     * balancer snapshot (requests of a retiring configuration snapshot finish normally). Idempotent.
+     * Stops the health checks and outlier detection and detaches the balancer, unless a runtime this one was carried
+     * over to still uses them (they stop with the last). Picks keep working on the last balancer snapshot (requests of
+     * a retiring configuration snapshot finish normally). Idempotent.
      */
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) {
+        if (!closed.compareAndSet(false, true) || shared.users.decrementAndGet() > 0) {
             return;
         }
         closeQuietly(checker);
@@ -426,6 +501,66 @@ public final class ClusterRuntime implements AutoCloseable {
     /** Whether {@code endpoint} is ejected by outlier detection now. */
     public boolean isEjected(EndpointState endpoint) {
         return outlier != null && outlier.isEjected(endpoint);
+    }
+
+    // ---------------------------------------------------------------------------------------------- operators
+
+    /**
+     * The endpoint written {@code address} in the configuration: {@code host:port} (IPv6 in brackets) or
+     * {@code unix:/path}; null when the cluster has none.
+     */
+    public EndpointState endpoint(String address) {
+        for (EndpointState s : endpoints) {
+            UpstreamTarget t = targets.get(s);
+            String written = t instanceof UpstreamTarget.Unix u ? "unix:" + u.path() : s.endpoint().authority();
+            if (written.equals(address) || s.endpoint().authority().equals(address)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /** How {@code endpoint} is written in the configuration (the admin API names endpoints so). */
+    public String address(EndpointState endpoint) {
+        return targets.get(endpoint) instanceof UpstreamTarget.Unix u ? "unix:" + u.path()
+                : endpoint.endpoint().authority();
+    }
+
+    /**
+     * An operator takes {@code endpoint} out of service: it gets no new request (not even in panic mode), and those in
+     * flight finish. It stays so, across reloads that keep the cluster, until {@link #enable}.
+     *
+     * @return whether its health changed
+     */
+    public boolean drain(EndpointState endpoint) {
+        boolean changed = endpoint.markDraining();
+        if (changed) {
+            LOG.atInfo().addKeyValue("event", "endpoint_draining").addKeyValue("cluster", name)
+                    .addKeyValue("endpoint", address(endpoint))
+                    .log("cluster {}: endpoint {} is draining (operator): no new requests, those in flight finish",
+                            name, address(endpoint));
+        }
+        return changed;
+    }
+
+    /**
+     * Puts {@code endpoint} back in service after {@link #drain} (or an operator's DOWN); the health checks' and
+     * outlier detection's verdicts apply again at once, so an endpoint that fails its check goes down again.
+     *
+     * @return whether its health changed
+     */
+    public boolean enable(EndpointState endpoint) {
+        Health before = endpoint.health();
+        endpoint.markUp();
+        health.reapply(endpoint);
+        Health after = endpoint.health();
+        if (before != after) {
+            LOG.atInfo().addKeyValue("event", "endpoint_enabled").addKeyValue("cluster", name)
+                    .addKeyValue("endpoint", address(endpoint)).addKeyValue("health", after.name().toLowerCase(Locale.ROOT))
+                    .log("cluster {}: endpoint {} enabled by an operator; now {}", name, address(endpoint),
+                            after.name().toLowerCase(Locale.ROOT));
+        }
+        return before != after;
     }
 
     @Override

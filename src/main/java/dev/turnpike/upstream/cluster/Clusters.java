@@ -45,7 +45,22 @@ public final class Clusters implements AutoCloseable {
      */
     public static Clusters build(List<ClusterConfig> configs, EventLoopGroup group,
                                  Class<? extends SocketChannel> channelClass, Executor blockingExecutor) {
-        return build(configs, c -> ClusterRuntime.build(c, group, channelClass, blockingExecutor));
+        return build(configs, group, channelClass, blockingExecutor, EMPTY);
+    }
+
+    /**
+     * As {@link #build(List, EventLoopGroup, Class, Executor)} for a reload: a cluster of {@code previous} whose
+     * definition is unchanged is carried over ({@link ClusterRuntime#carryOver}) with its endpoints' health, its
+     * health checks and its connection pools; the others are built anew.
+     */
+    public static Clusters build(List<ClusterConfig> configs, EventLoopGroup group,
+                                 Class<? extends SocketChannel> channelClass, Executor blockingExecutor,
+                                 Clusters previous) {
+        return build(configs, c -> {
+            ClusterRuntime before = previous.get(c.name());
+            ClusterRuntime kept = before == null ? null : ClusterRuntime.carryOver(before, c);
+            return kept != null ? kept : ClusterRuntime.build(c, group, channelClass, blockingExecutor);
+        });
     }
 
     /** With a factory of runtimes (tests). */

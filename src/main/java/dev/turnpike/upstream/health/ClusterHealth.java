@@ -159,6 +159,17 @@ public final class ClusterHealth {
         return new HealthSnapshot(cluster, wallNow, a != null, o != null, List.copyOf(views));
     }
 
+    /**
+     * Applies both sources' current verdicts to {@code state} again, now: after an operator put it back in service,
+     * an endpoint that its checks or outlier detection hold down goes down again at once. No-op for a non-member.
+     */
+    public void reapply(EndpointState state) {
+        EndpointHealth h = find(state);
+        if (h != null) {
+            apply(h, null);
+        }
+    }
+
     // ---------------------------------------------------------------- for the sources
 
     /** The record of a member, or null (not a member, or no longer one). Lock-free. */
@@ -259,16 +270,21 @@ public final class ClusterHealth {
             return;
         }
         String e = event != null ? event : "re-applied its health";
+        // One line per verdict, with fields a log shipper can filter on: endpoint_down (ejected or failing its
+        // check), endpoint_up (restored), or the same with a new reason.
+        String name = after == Health.DOWN ? (changed ? "endpoint_down" : "endpoint_still_down")
+                : after == Health.UP ? (changed ? "endpoint_up" : "endpoint_still_up") : "endpoint_draining";
+        var line = (after == Health.DOWN && changed ? LOG.atWarn() : LOG.atInfo())
+                .addKeyValue("event", name).addKeyValue("cluster", cluster)
+                .addKeyValue("endpoint", s.endpoint().authority()).addKeyValue("cause", e);
         if (after == Health.DOWN) {
-            if (changed) {
-                LOG.warn("cluster {}: endpoint {} {}; now down: {}", cluster, s.endpoint(), e, reason);
-            } else {
-                LOG.info("cluster {}: endpoint {} {}; still down: {}", cluster, s.endpoint(), e, reason);
-            }
+            line.addKeyValue("reason", reason)
+                    .log("cluster {}: endpoint {} {}; {} down: {}", cluster, s.endpoint(), e, changed ? "now" : "still",
+                            reason);
         } else if (after == Health.UP) {
-            LOG.info("cluster {}: endpoint {} {}; {}", cluster, s.endpoint(), e, changed ? "now up" : "up");
+            line.log("cluster {}: endpoint {} {}; {}", cluster, s.endpoint(), e, changed ? "now up" : "up");
         } else {
-            LOG.info("cluster {}: endpoint {} {}; it is draining", cluster, s.endpoint(), e);
+            line.log("cluster {}: endpoint {} {}; it is draining", cluster, s.endpoint(), e);
         }
     }
 

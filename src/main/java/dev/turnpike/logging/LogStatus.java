@@ -1,4 +1,4 @@
-package dev.turnpike.cli;
+package dev.turnpike.logging;
 
 import ch.qos.logback.core.status.Status;
 import ch.qos.logback.core.status.StatusListener;

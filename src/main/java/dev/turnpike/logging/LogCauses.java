@@ -1,4 +1,4 @@
-package dev.turnpike.cli;
+package dev.turnpike.logging;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.pattern.ClassicConverter;
