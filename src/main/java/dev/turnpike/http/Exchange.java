@@ -7,7 +7,9 @@ import dev.turnpike.metrics.RouteMeter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufHolder;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoop;
 import io.netty.channel.FileRegion;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -288,6 +290,49 @@ public final class Exchange {
             h.set(STRICT_TRANSPORT_SECURITY, tls.strictTransportSecurity());
         }
         return transport.writeHead(response);
+    }
+
+    /**
+     * Ends the exchange by switching protocols: sends {@code head} (its HTTP/1.1 form, 101 Switching Protocols with
+     * Upgrade; a transport that switches otherwise, as HTTP/2's extended CONNECT with a 200, translates it) and turns
+     * the exchange's stream into a tunnel. From then on the returned channel carries raw bytes ({@link ByteBuf}) in
+     * both directions, and its pipeline ends with {@code tunnel} (which may be a {@code ChannelInitializer} that adds
+     * handlers of its own): every byte the client sends after the request reaches it, the transport handles no more
+     * HTTP on the stream, and it fires {@link TunnelEvent}s into the pipeline. The exchange counts as finished; it is
+     * logged when the tunnel closes, with the bytes reported through {@link #countTunnelBytes}.
+     *
+     * <p>Returns null, having sent nothing, when the stream cannot switch now (the connection is draining, or the
+     * client sent more after the request): the exchange is then still open and must be answered.
+     */
+    public Channel switchProtocols(FullHttpResponse head, ChannelHandler tunnel) {
+        if (headSent || finished) {
+            throw new IllegalStateException("response already started");
+        }
+        HttpHeaders h = head.headers();
+        if (services.serverHeader() != null) {
+            h.set(HttpHeaderNames.SERVER, services.serverHeader());
+        } else {
+            h.remove(HttpHeaderNames.SERVER);
+        }
+        if (!h.contains(HttpHeaderNames.DATE)) {
+            h.set(HttpHeaderNames.DATE, HttpDate.now());
+        }
+        h.set(services.requestIdHeader(), requestId);
+        Channel ch = transport.switchProtocols(head, tunnel);
+        if (ch == null) {
+            return null;
+        }
+        headSent = true;
+        finished = true;
+        status = head.status().code();
+        writabilityListener = null;
+        abortListener = null;
+        return ch;
+    }
+
+    /** Counts bytes a tunnel sent to the client, for the access log. */
+    public void countTunnelBytes(long bytes) {
+        bytesSent += bytes;
     }
 
     /** Writes a body part (HttpContent, ByteBuf, FileRegion or ChunkedInput) without flushing. */

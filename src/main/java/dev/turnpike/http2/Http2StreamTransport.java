@@ -567,6 +567,16 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         reset(Http2Error.CANCEL, "response aborted");
     }
 
+    /**
+     * Not yet: an HTTP/2 stream becomes a tunnel with RFC 8441's extended CONNECT (answered 200, then DATA frames
+     * carry the bytes), which comes later. Until then nothing switches here, and the proxy answers 503.
+     */
+    @Override
+    public Channel switchProtocols(io.netty.handler.codec.http.FullHttpResponse head,
+                                   io.netty.channel.ChannelHandler tunnel) {
+        return null;
+    }
+
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         Exchange ex = current;
