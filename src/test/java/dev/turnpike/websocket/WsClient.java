@@ -1,0 +1,210 @@
+package dev.turnpike.websocket;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakeException;
+import io.netty.handler.codec.http.websocketx.WebSocketClientHandshaker;
+import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakerFactory;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketVersion;
+import io.netty.util.concurrent.DefaultThreadFactory;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real WebSocket client for tests, on Netty's own client handshaker and frame codec. Every frame received is
+ * recorded as a {@link Frame} (copied, so tests need not release anything). A close frame is answered with the same
+ * code, as RFC 6455 asks, unless {@link #answerClose} is turned off.
+ */
+final class WsClient implements AutoCloseable {
+    static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(2,
+            new DefaultThreadFactory("ws-test-client", true), NioIoHandler.newFactory());
+
+    /** A received frame: its type, FIN bit, payload, and for a close frame its code and reason. */
+    record Frame(String type, boolean fin, byte[] data, int closeCode, String reason) {
+        String text() {
+            return new String(data, StandardCharsets.UTF_8);
+        }
+    }
+
+    final Channel channel;
+    final FullHttpResponse handshakeResponse;
+    final BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
+    volatile boolean answerClose = true;
+
+    private WsClient(Channel channel, FullHttpResponse response) {
+        this.channel = channel;
+        this.handshakeResponse = response;
+    }
+
+    static WsClient connect(int port, String path) throws Exception {
+        return connect(port, path, new DefaultHttpHeaders(), null);
+    }
+
+    /**
+     * Opens a WebSocket through {@code port}; throws {@link WebSocketClientHandshakeException} (with the response)
+     * when the answer is not a valid 101.
+     */
+    static WsClient connect(int port, String path, HttpHeaders headers, String subprotocol) throws Exception {
+        try {
+            return connectAsync(port, path, headers, subprotocol).get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof Exception cause) {
+                throw cause;
+            }
+            throw e;
+        }
+    }
+
+    static CompletableFuture<WsClient> connectAsync(int port, String path, HttpHeaders headers, String subprotocol) {
+        CompletableFuture<WsClient> done = new CompletableFuture<>();
+        WebSocketClientHandshaker handshaker = WebSocketClientHandshakerFactory.newHandshaker(
+                URI.create("ws://127.0.0.1:" + port + path), WebSocketVersion.V13, subprotocol, true, headers,
+                64 * 1024 * 1024);
+        Handler handler = new Handler(handshaker, done);
+        Bootstrap b = new Bootstrap().group(GROUP).channel(NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(1 << 20), handler);
+                    }
+                });
+        b.connect("127.0.0.1", port).addListener((io.netty.channel.ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                done.completeExceptionally(f.cause());
+                return;
+            }
+            f.channel().closeFuture().addListener(c ->
+                    done.completeExceptionally(new java.io.IOException("closed in the handshake")));
+        });
+        return done;
+    }
+
+    private static final class Handler extends SimpleChannelInboundHandler<Object> {
+        private final WebSocketClientHandshaker handshaker;
+        private final CompletableFuture<WsClient> done;
+        private WsClient client;
+
+        Handler(WebSocketClientHandshaker handshaker, CompletableFuture<WsClient> done) {
+            this.handshaker = handshaker;
+            this.done = done;
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // a reset after a failed connection is expected; the test sees the close
+            ctx.close();
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            handshaker.handshake(ctx.channel());
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
+            if (client == null) {
+                FullHttpResponse r = (FullHttpResponse) msg;
+                try {
+                    handshaker.finishHandshake(ctx.channel(), r.retainedDuplicate());
+                    client = new WsClient(ctx.channel(), r.copy());
+                    done.complete(client);
+                } catch (WebSocketClientHandshakeException e) {
+                    done.completeExceptionally(e);
+                    ctx.close();
+                }
+                return;
+            }
+            WebSocketFrame f = (WebSocketFrame) msg;
+            byte[] data = ByteBufUtil.getBytes(f.content());
+            String type = switch (f) {
+                case TextWebSocketFrame t -> "text";
+                case BinaryWebSocketFrame t -> "binary";
+                case ContinuationWebSocketFrame t -> "continuation";
+                case PingWebSocketFrame t -> "ping";
+                case PongWebSocketFrame t -> "pong";
+                case CloseWebSocketFrame t -> "close";
+                default -> "other";
+            };
+            int code = -1;
+            String reason = null;
+            if (f instanceof CloseWebSocketFrame c) {
+                code = c.statusCode();
+                reason = c.reasonText();
+                if (client.answerClose && ctx.channel().isActive()) {
+                    ctx.writeAndFlush(new CloseWebSocketFrame(code < 0 ? 1000 : code, ""));
+                }
+            }
+            client.frames.add(new Frame(type, f.isFinalFragment(), data, code, reason));
+        }
+    }
+
+    WsClient send(WebSocketFrame frame) {
+        channel.writeAndFlush(frame).syncUninterruptibly();
+        return this;
+    }
+
+    WsClient sendText(String text) {
+        return send(new TextWebSocketFrame(text));
+    }
+
+    /** The next frame, or an AssertionError after 10 s. */
+    Frame next() throws InterruptedException {
+        return next(10_000);
+    }
+
+    Frame next(long millis) throws InterruptedException {
+        Frame f = frames.poll(millis, TimeUnit.MILLISECONDS);
+        if (f == null) {
+            throw new AssertionError("no frame within " + millis + " ms");
+        }
+        return f;
+    }
+
+    /** The next frame that is not a ping or pong. */
+    Frame nextData() throws InterruptedException {
+        for (;;) {
+            Frame f = next();
+            if (!f.type().equals("ping") && !f.type().equals("pong")) {
+                return f;
+            }
+        }
+    }
+
+    /** Whether the connection closes within {@code millis}. */
+    boolean awaitClosed(long millis) {
+        return channel.closeFuture().awaitUninterruptibly(millis);
+    }
+
+    @Override
+    public void close() {
+        channel.close().syncUninterruptibly();
+    }
+}
