@@ -200,7 +200,7 @@ class WebSocketProxyTest {
         assertThat(r.status).isEqualTo(101);
         assertThat(r.header("Sec-WebSocket-Accept")).isEqualTo("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
         assertThat(r.header("Connection")).isEqualToIgnoringCase("upgrade");
-        byte[] echo = c.socket().getInputStream().readNBytes(4);
+        byte[] echo = c.input().readNBytes(4);
         assertThat(echo).containsExactly((byte) 0x81, 2, 'o', 'k');
     }
 
