@@ -97,8 +97,7 @@ public final class ConfigLoader {
                     "max_message_size", "max_connections_per_client", "allowed_origins")));
     /** Stage timeouts a route cannot override: they are about the endpoints, not the route's requests. */
     private static final Map<String, String> ROUTE_TIMEOUT_HINTS = Map.of(
-            "connect", "the cluster's timeouts (clusters.NAME.timeouts)",
-            "send", "the cluster's timeouts (clusters.NAME.timeouts)");
+            "connect", "clusters.<name>.timeouts", "send", "clusters.<name>.timeouts");
     private static final Map<String, String> LISTENER_HINTS = listenerHints();
     private static final Map<String, String> SITE_HINTS = hints(
             Map.of("routes[]", List.of("path", "regex", "methods", "headers", "static", "proxy", "respond", "redirect")));
