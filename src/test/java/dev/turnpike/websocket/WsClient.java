@@ -12,7 +12,9 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObjectAggregator;
@@ -53,11 +55,11 @@ final class WsClient implements AutoCloseable {
     }
 
     final Channel channel;
-    final FullHttpResponse handshakeResponse;
+    final HttpResponse handshakeResponse;
     final BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
     volatile boolean answerClose = true;
 
-    private WsClient(Channel channel, FullHttpResponse response) {
+    private WsClient(Channel channel, HttpResponse response) {
         this.channel = channel;
         this.handshakeResponse = response;
     }
@@ -133,8 +135,9 @@ final class WsClient implements AutoCloseable {
             if (client == null) {
                 FullHttpResponse r = (FullHttpResponse) msg;
                 try {
-                    handshaker.finishHandshake(ctx.channel(), r.retainedDuplicate());
-                    client = new WsClient(ctx.channel(), r.copy());
+                    handshaker.finishHandshake(ctx.channel(), r);
+                    client = new WsClient(ctx.channel(),
+                            new DefaultHttpResponse(r.protocolVersion(), r.status(), r.headers().copy()));
                     done.complete(client);
                 } catch (WebSocketClientHandshakeException e) {
                     done.completeExceptionally(e);
