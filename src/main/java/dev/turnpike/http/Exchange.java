@@ -45,7 +45,8 @@ public final class Exchange {
 
     private final ExchangeTransport transport;
     private final HttpServices services;
-    private final HttpRequest request;
+    /** Replaced by what the access log needs of it once the exchange became a long-lived tunnel. */
+    private HttpRequest request;
     private final RequestTarget target;
     private final String host;
     private final String scheme;
@@ -327,7 +328,25 @@ public final class Exchange {
         status = head.status().code();
         writabilityListener = null;
         abortListener = null;
+        request = loggedPart(request);
         return ch;
+    }
+
+    /**
+     * What the access log reads of {@code r}: a tunnel may live for hours, and thousands of them should not each
+     * keep every request header (a WebSocket handshake has a dozen).
+     */
+    private static HttpRequest loggedPart(HttpRequest r) {
+        HttpHeaders all = r.headers();
+        HttpHeaders kept = io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false)
+                .newHeaders();
+        for (CharSequence name : new CharSequence[] {HttpHeaderNames.REFERER, HttpHeaderNames.USER_AGENT}) {
+            String v = all.get(name);
+            if (v != null) {
+                kept.set(name, v);
+            }
+        }
+        return new io.netty.handler.codec.http.DefaultHttpRequest(r.protocolVersion(), r.method(), r.uri(), kept);
     }
 
     /** Counts bytes a tunnel sent to the client, for the access log. */

@@ -753,6 +753,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         }
         held = false;
         tunnel = true;
+        currentRequest = null; // its headers are not needed any more; the exchange keeps what it logs
         cancelTimer();
         encoder.answeringHead(false);
         ctx.writeAndFlush(head);
