@@ -57,15 +57,14 @@ class WebSocketProxyTest {
         return turnpike(websocket, "", upstreams);
     }
 
-    TestServer turnpike(String websocket, String cluster, WsUpstream... upstreams) throws Exception {
+    TestServer turnpike(String websocket, String accessLog, WsUpstream... upstreams) throws Exception {
         String endpoints = String.join(", ", Arrays.stream(upstreams).map(WsUpstream::address).toList());
         String yaml = "listen: \"127.0.0.1:0\"\n"
                 + "server: {event_loops: 1}\n"
-                + "access_log: off\n"
+                + "access_log: " + (accessLog.isEmpty() ? "off" : accessLog) + "\n"
                 + "clusters:\n"
                 + "  chat:\n"
                 + "    endpoints: [" + endpoints + "]\n"
-                + cluster
                 + "sites:\n"
                 + "  - routes:\n"
                 + "      - path: /*\n"
@@ -163,6 +162,42 @@ class WebSocketProxyTest {
         assertThat(seen.get("Connection")).isEqualToIgnoringCase("upgrade");
         assertThat(seen.get("X-Forwarded-For")).isEqualTo("127.0.0.1");
         await(() -> up.upgrades.get() == 1);
+    }
+
+    @Test
+    void theAccessLogHasOneEntryPerWebSocketWrittenWhenItEnds(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path log = dir.resolve("access.log");
+        WsUpstream up = upstream("a");
+        TestServer s = turnpike("", "{format: json, output: \"" + log + "\"}", up);
+        WsClient c = client(s);
+        c.sendText("hello");
+        assertThat(c.next().text()).isEqualTo("hello");
+        Thread.sleep(300);
+        c.send(new CloseWebSocketFrame(1000, ""));
+        assertThat(c.awaitClosed(5000)).isTrue();
+        await(() -> {
+            try {
+                return java.nio.file.Files.exists(log) && !java.nio.file.Files.readString(log).isEmpty();
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        });
+        var entry = new com.fasterxml.jackson.core.JsonFactory().createParser(java.nio.file.Files.readString(log));
+        java.util.Map<String, String> fields = new java.util.HashMap<>();
+        String name = null;
+        for (var t = entry.nextToken(); t != null; t = entry.nextToken()) {
+            if (t == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                name = entry.currentName();
+            } else if (t.isScalarValue() && name != null) {
+                fields.put(name, entry.getText());
+            }
+        }
+        assertThat(fields).containsEntry("status", "101").containsEntry("target", "/ws")
+                .containsEntry("upstream", up.address());
+        // the session's length and the bytes sent to the client: the 101 is not counted, "hello" and the close are
+        assertThat(Double.parseDouble(fields.get("duration_ms"))).isGreaterThan(250);
+        assertThat(Long.parseLong(fields.get("bytes_sent"))).isEqualTo(7 + 4);
     }
 
     @Test

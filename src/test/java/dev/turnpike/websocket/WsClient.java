@@ -58,6 +58,9 @@ final class WsClient implements AutoCloseable {
     final HttpResponse handshakeResponse;
     final BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
     volatile boolean answerClose = true;
+    /** Data frames are only counted in {@link #dataBytes}, not kept (for floods). */
+    volatile boolean countOnly;
+    final java.util.concurrent.atomic.AtomicLong dataBytes = new java.util.concurrent.atomic.AtomicLong();
 
     private WsClient(Channel channel, HttpResponse response) {
         this.channel = channel;
@@ -146,6 +149,10 @@ final class WsClient implements AutoCloseable {
                 return;
             }
             WebSocketFrame f = (WebSocketFrame) msg;
+            if (client.countOnly && (f instanceof BinaryWebSocketFrame || f instanceof ContinuationWebSocketFrame)) {
+                client.dataBytes.addAndGet(f.content().readableBytes());
+                return;
+            }
             byte[] data = ByteBufUtil.getBytes(f.content());
             String type = switch (f) {
                 case TextWebSocketFrame t -> "text";

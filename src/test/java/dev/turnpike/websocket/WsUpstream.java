@@ -42,7 +42,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A WebSocket server for tests, on Netty's {@link WebSocketServerProtocolHandler} (which answers pings and close
  * frames itself). It echoes every data frame as it came (fragments stay fragments), and obeys a few text commands:
- * {@code name?} answers its name, {@code close:CODE} makes it start a close handshake with that code. Below {@code /ws}
+ * {@code name?} answers its name, {@code close:CODE} makes it start a close handshake with that code,
+ * {@code flood:MIB} sends that many MiB as fast as the connection takes them, {@code stall} stops reading. Below {@code /ws}
  * it upgrades; {@code /deny} answers 403, {@code /bad-accept} answers a 101 with a wrong accept; anything else 404.
  */
 final class WsUpstream implements AutoCloseable {
@@ -141,6 +142,37 @@ final class WsUpstream implements AutoCloseable {
         }
     }
 
+    /** Bytes of flood frames whose write completed (handed to the kernel), for back-pressure tests. */
+    final java.util.concurrent.atomic.AtomicLong floodWritten = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Sends {@code bytes} in 64 KiB binary frames as fast as the connection takes them (writability). */
+    private void flood(ChannelHandlerContext ctx, long bytes) {
+        long left = bytes;
+        while (left > 0 && ctx.channel().isWritable()) {
+            int n = (int) Math.min(left, 64 * 1024);
+            left -= n;
+            ctx.writeAndFlush(new io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame(
+                    Unpooled.wrappedBuffer(new byte[n]))).addListener(f -> {
+                        if (f.isSuccess()) {
+                            floodWritten.addAndGet(n);
+                        }
+                    });
+        }
+        if (left > 0) {
+            long rest = left;
+            ctx.channel().pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelWritabilityChanged(ChannelHandlerContext c) {
+                    if (c.channel().isWritable()) {
+                        c.pipeline().remove(this);
+                        flood(ctx, rest);
+                    }
+                    c.fireChannelWritabilityChanged();
+                }
+            });
+        }
+    }
+
     private final class Echo extends SimpleChannelInboundHandler<WebSocketFrame> {
         Echo() {
             super(false);
@@ -166,6 +198,16 @@ final class WsUpstream implements AutoCloseable {
                 if (text.equals("name?")) {
                     t.release();
                     ctx.writeAndFlush(new TextWebSocketFrame(name));
+                    return;
+                }
+                if (text.startsWith("flood:")) {
+                    t.release();
+                    flood(ctx, Long.parseLong(text.substring(6)) * 1024 * 1024);
+                    return;
+                }
+                if (text.equals("stall")) {
+                    t.release();
+                    ctx.channel().config().setAutoRead(false); // reads nothing more: the client's writes back up
                     return;
                 }
                 if (text.startsWith("close:")) {
