@@ -239,6 +239,46 @@ class WebSocketProxyTest {
         assertThat(echo).containsExactly((byte) 0x81, 2, 'o', 'k');
     }
 
+    @Test
+    void framesTheUpstreamSendsWithItsHandshakeAreNotLost() throws Exception {
+        // a raw upstream that writes its 101 and a first frame in one write: Turnpike reads them together
+        try (java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread t = Thread.ofVirtual().start(() -> {
+                try (java.net.Socket sock = server.accept()) {
+                    var in = new java.io.BufferedReader(new java.io.InputStreamReader(sock.getInputStream(),
+                            StandardCharsets.ISO_8859_1));
+                    String key = null;
+                    for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+                        if (line.toLowerCase(java.util.Locale.ROOT).startsWith("sec-websocket-key:")) {
+                            key = line.substring(18).trim();
+                        }
+                    }
+                    byte[] head = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                            + "Sec-WebSocket-Accept: " + WebSocketHandshake.accept(key) + "\r\n\r\n")
+                            .getBytes(StandardCharsets.ISO_8859_1);
+                    byte[] frame = {(byte) 0x81, 7, 'w', 'e', 'l', 'c', 'o', 'm', 'e'};
+                    byte[] both = Arrays.copyOf(head, head.length + frame.length);
+                    System.arraycopy(frame, 0, both, head.length, frame.length);
+                    sock.getOutputStream().write(both);
+                    sock.getOutputStream().flush();
+                    sock.getInputStream().read(); // until Turnpike closes
+                } catch (java.io.IOException e) {
+                    // the test fails on the client side
+                }
+            });
+            TestServer s = TestServer.start("listen: \"127.0.0.1:0\"\naccess_log: off\nclusters:\n  raw:\n"
+                    + "    endpoints: [127.0.0.1:" + server.getLocalPort() + "]\n"
+                    + "sites:\n  - routes:\n      - proxy: {cluster: raw}\n");
+            closeables.add(s);
+            WsClient c = client(s);
+            WsClient.Frame f = c.next();
+            assertThat(f.type()).isEqualTo("text");
+            assertThat(f.text()).isEqualTo("welcome");
+            c.close();
+            t.join(5000);
+        }
+    }
+
     // ---- close handshakes ----------------------------------------------------------------------------------------
 
     @Test
@@ -382,7 +422,8 @@ class WebSocketProxyTest {
 
     @Test
     void idleTimeoutSendsGoingAwayBothWays() throws Exception {
-        TestServer s = turnpike("{idle_timeout: 1s}", upstream("a"));
+        WsUpstream up = upstream("a");
+        TestServer s = turnpike("{idle_timeout: 1s}", up);
         WsClient c = client(s);
         c.sendText("hi");
         assertThat(c.next().text()).isEqualTo("hi");
@@ -392,6 +433,7 @@ class WebSocketProxyTest {
         assertThat(f.closeCode()).isEqualTo(1001);
         assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isBetween(500L, 4000L);
         assertThat(c.awaitClosed(5000)).isTrue();
+        await(() -> up.closeCodes.contains(1001));
     }
 
     @Test
@@ -409,6 +451,7 @@ class WebSocketProxyTest {
         assertThat(f.type()).isEqualTo("close");
         assertThat(f.closeCode()).isEqualTo(1001);
         assertThat(c.awaitClosed(5000)).isTrue();
+        await(() -> up.closeCodes.contains(1001));
     }
 
     @Test
@@ -444,6 +487,7 @@ class WebSocketProxyTest {
         c.sendText("hi");
         assertThat(c.next().text()).isEqualTo("hi");
         c.channel.close().sync(); // TCP only, no close frame
+        await(() -> up.closeCodes.contains(1001));
         await(() -> up.open.isEmpty());
         ClusterCounts.assertSettled(s, "chat");
     }
@@ -470,6 +514,7 @@ class WebSocketProxyTest {
         assertThat(f.type()).isEqualTo("close");
         assertThat(f.closeCode()).isEqualTo(1009);
         assertThat(bigFrame.awaitClosed(5000)).isTrue();
+        await(() -> up.closeCodes.contains(1001));
 
         WsClient bigMessage = client(s);
         for (int i = 0; i < 5; i++) {

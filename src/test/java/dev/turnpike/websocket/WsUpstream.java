@@ -56,6 +56,8 @@ final class WsUpstream implements AutoCloseable {
     final AtomicInteger connections = new AtomicInteger();
     final AtomicInteger upgrades = new AtomicInteger();
     final List<HttpHeaders> handshakes = new CopyOnWriteArrayList<>();
+    /** The codes of the close frames received from clients (through Turnpike). */
+    final List<Integer> closeCodes = new CopyOnWriteArrayList<>();
     final ChannelGroup open = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
     private WsUpstream(String name, String subprotocols) throws InterruptedException {
@@ -111,11 +113,17 @@ final class WsUpstream implements AutoCloseable {
         kill();
     }
 
-    /** Records handshakes and answers the special paths before Netty's handshake handler sees them. */
+    /**
+     * Records handshakes and answers the special paths before Netty's handshake handler sees them; after the upgrade
+     * it records the close frames that come in.
+     */
     private final class Gate extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (!(msg instanceof FullHttpRequest req)) {
+                if (msg instanceof CloseWebSocketFrame close) {
+                    closeCodes.add(close.statusCode());
+                }
                 ctx.fireChannelRead(msg);
                 return;
             }
