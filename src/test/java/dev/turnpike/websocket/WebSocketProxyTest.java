@@ -211,6 +211,25 @@ class WebSocketProxyTest {
     }
 
     @Test
+    void theUrlFormAndStickySessionsWorkToo() throws Exception {
+        WsUpstream up = upstream("a");
+        TestServer url = TestServer.start("listen: \"127.0.0.1:0\"\naccess_log: off\nsites:\n  - routes:\n"
+                + "      - proxy: \"http://" + up.address() + "\"\n");
+        closeables.add(url);
+        WsClient c = client(url);
+        c.sendText("name?");
+        assertThat(c.next().text()).isEqualTo("a");
+
+        TestServer sticky = TestServer.start("listen: \"127.0.0.1:0\"\naccess_log: off\nclusters:\n  chat:\n"
+                + "    endpoints: [" + up.address() + "]\n"
+                + "    load_balancing: { policy: sticky, cookie: CHAT }\n"
+                + "sites:\n  - routes:\n      - proxy: {cluster: chat}\n");
+        closeables.add(sticky);
+        WsClient pinned = client(sticky);
+        assertThat(pinned.handshakeResponse.headers().get("Set-Cookie")).startsWith("CHAT=");
+    }
+
+    @Test
     void pingIsAnsweredByTheUpstreamWithPong() throws Exception {
         TestServer s = turnpike("", upstream("a"));
         WsClient c = client(s);
