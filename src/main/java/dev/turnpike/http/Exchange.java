@@ -299,8 +299,10 @@ public final class Exchange {
      * the exchange's stream into a tunnel. From then on the returned channel carries raw bytes ({@link ByteBuf}) in
      * both directions, and its pipeline ends with {@code tunnel} (which may be a {@code ChannelInitializer} that adds
      * handlers of its own): every byte the client sends after the request reaches it, the transport handles no more
-     * HTTP on the stream, and it fires {@link TunnelEvent}s into the pipeline. The exchange counts as finished; it is
-     * logged when the tunnel closes, with the bytes reported through {@link #countTunnelBytes}.
+     * HTTP on the stream, and it fires {@link TunnelEvent}s into the pipeline. The exchange counts as finished. It goes
+     * to the metrics now, as a request answered with {@code head}'s status (a session of hours must not weigh in the
+     * request durations), and to the access log when the tunnel closes, with the session's duration and the bytes
+     * reported through {@link #countTunnelBytes}.
      *
      * <p>Returns null, having sent nothing, when the stream cannot switch now (the connection is draining, or the
      * client sent more after the request): the exchange is then still open and must be answered.
@@ -319,13 +321,14 @@ public final class Exchange {
             h.set(HttpHeaderNames.DATE, HttpDate.now());
         }
         h.set(services.requestIdHeader(), requestId);
+        status = head.status().code(); // the transport records the handshake in the metrics as it switches
         Channel ch = transport.switchProtocols(head, tunnel);
         if (ch == null) {
+            status = 0;
             return null;
         }
         headSent = true;
         finished = true;
-        status = head.status().code();
         writabilityListener = null;
         abortListener = null;
         request = loggedPart(request);

@@ -765,6 +765,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         p.addLast(TUNNEL, handler);
         p.remove(decoder);
         ctx.channel().config().setAutoRead(true);
+        current.recordMetrics(listenerMetrics);
         return ctx.channel();
     }
 
@@ -868,7 +869,9 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             return;
         }
         currentLogged = true;
-        ex.recordMetrics(listenerMetrics);
+        if (!tunnel) {
+            ex.recordMetrics(listenerMetrics); // a tunnel's exchange was recorded when it switched
+        }
         dev.turnpike.accesslog.AccessLog log = ex.services().accessLog();
         if (log == dev.turnpike.accesslog.AccessLog.NONE) {
             return; // access_log: off — nothing to build

@@ -201,6 +201,40 @@ class WebSocketProxyTest {
     }
 
     @Test
+    void metricsCountTheHandshakeNotTheSession() throws Exception {
+        WsUpstream up = upstream("a");
+        String yaml = "listen: \"127.0.0.1:0\"\naccess_log: off\nclusters:\n  chat:\n    endpoints: [" + up.address()
+                + "]\nsites:\n  - routes:\n      - {name: metrics, path: /metrics, respond: x}\n"
+                + "      - {name: chat, proxy: {cluster: chat}}\n";
+        var server = dev.turnpike.server.TurnpikeServer.start(
+                dev.turnpike.config.ConfigLoader.parse(yaml, "test.yaml", java.nio.file.Path.of("")),
+                (route, cfg, ctx) -> route.name().equals("metrics")
+                        ? new dev.turnpike.metrics.web.MetricsHandler(ctx.metrics(), ctx.blockingExecutor())
+                        : dev.turnpike.server.HandlerFactory.DEFAULT.create(route, cfg, ctx));
+        closeables.add(server);
+        int port = server.boundAddresses().getFirst().getPort();
+        WsClient c = WsClient.connect(port, "/ws");
+        closeables.add(c);
+        c.sendText("hi");
+        assertThat(c.next().text()).isEqualTo("hi");
+        // counted when it switched, while it is still open: a 1xx whose duration is the handshake's
+        String scrape;
+        try (RawClient r = RawClient.connect(port)) {
+            scrape = r.send("GET /metrics HTTP/1.1\r\nHost: h\r\n\r\n").read().bodyText();
+        }
+        assertThat(scrape).containsPattern(
+                "turnpike_requests_total\\{[^}]*route=\"chat\"[^}]*status=\"1xx\"} 1\\.0");
+        c.send(new CloseWebSocketFrame(1000, ""));
+        assertThat(c.awaitClosed(5000)).isTrue();
+        Thread.sleep(200);
+        try (RawClient r = RawClient.connect(port)) {
+            scrape = r.send("GET /metrics HTTP/1.1\r\nHost: h\r\n\r\n").read().bodyText();
+        }
+        assertThat(scrape).as("not counted a second time when it ends").containsPattern(
+                "turnpike_requests_total\\{[^}]*route=\"chat\"[^}]*status=\"1xx\"} 1\\.0");
+    }
+
+    @Test
     void subprotocolIsNegotiatedEndToEnd() throws Exception {
         WsUpstream up = upstream("a");
         TestServer s = turnpike("", up);
