@@ -1,5 +1,8 @@
 package dev.turnpike.websocket;
 
+import dev.turnpike.testing.WsClient;
+import dev.turnpike.testing.WsUpstream;
+
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;

@@ -1,5 +1,8 @@
 package dev.turnpike.websocket;
 
+import dev.turnpike.testing.WsClient;
+import dev.turnpike.testing.WsUpstream;
+
 import dev.turnpike.testing.TestServer;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;

@@ -1,5 +1,8 @@
 package dev.turnpike.websocket;
 
+import dev.turnpike.testing.WsClient;
+import dev.turnpike.testing.WsUpstream;
+
 import dev.turnpike.testing.RawClient;
 import dev.turnpike.testing.TestServer;
 import io.netty.buffer.Unpooled;
@@ -261,6 +264,20 @@ class WebSocketProxyTest {
         closeables.add(sticky);
         WsClient pinned = client(sticky);
         assertThat(pinned.handshakeResponse.headers().get("Set-Cookie")).startsWith("CHAT=");
+    }
+
+    @Test
+    void aListenerWithoutSendfileSwitchesToo() throws Exception {
+        // without sendfile the HTTP/1.1 pipeline has a chunked writer, which the switch removes as well
+        WsUpstream up = upstream("a");
+        TestServer s = TestServer.start("listeners: [{address: \"127.0.0.1:0\", sendfile: false}]\naccess_log: off\n"
+                + "sites:\n  - routes:\n      - proxy: \"http://" + up.address() + "\"\n");
+        closeables.add(s);
+        WsClient c = client(s);
+        byte[] bin = new byte[200_000];
+        new Random(5).nextBytes(bin);
+        c.send(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(bin)));
+        assertThat(c.next().data()).isEqualTo(bin);
     }
 
     @Test

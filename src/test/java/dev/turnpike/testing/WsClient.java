@@ -1,4 +1,4 @@
-package dev.turnpike.websocket;
+package dev.turnpike.testing;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBufUtil;
@@ -43,31 +43,31 @@ import java.util.concurrent.TimeUnit;
  * recorded as a {@link Frame} (copied, so tests need not release anything). A close frame is answered with the same
  * code, as RFC 6455 asks, unless {@link #answerClose} is turned off.
  */
-final class WsClient implements AutoCloseable {
-    static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(2,
+public final class WsClient implements AutoCloseable {
+    public static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(2,
             new DefaultThreadFactory("ws-test-client", true), NioIoHandler.newFactory());
 
     /** A received frame: its type, FIN bit, payload, and for a close frame its code and reason. */
-    record Frame(String type, boolean fin, byte[] data, int closeCode, String reason) {
-        String text() {
+    public record Frame(String type, boolean fin, byte[] data, int closeCode, String reason) {
+        public String text() {
             return new String(data, StandardCharsets.UTF_8);
         }
     }
 
-    final Channel channel;
-    final HttpResponse handshakeResponse;
-    final BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
-    volatile boolean answerClose = true;
+    public final Channel channel;
+    public final HttpResponse handshakeResponse;
+    public final BlockingQueue<Frame> frames = new LinkedBlockingQueue<>();
+    public volatile boolean answerClose = true;
     /** Data frames are only counted in {@link #dataBytes}, not kept (for floods). */
-    volatile boolean countOnly;
-    final java.util.concurrent.atomic.AtomicLong dataBytes = new java.util.concurrent.atomic.AtomicLong();
+    public volatile boolean countOnly;
+    public final java.util.concurrent.atomic.AtomicLong dataBytes = new java.util.concurrent.atomic.AtomicLong();
 
     private WsClient(Channel channel, HttpResponse response) {
         this.channel = channel;
         this.handshakeResponse = response;
     }
 
-    static WsClient connect(int port, String path) throws Exception {
+    public static WsClient connect(int port, String path) throws Exception {
         return connect(port, path, new DefaultHttpHeaders(), null);
     }
 
@@ -75,7 +75,7 @@ final class WsClient implements AutoCloseable {
      * Opens a WebSocket through {@code port}; throws {@link WebSocketClientHandshakeException} (with the response)
      * when the answer is not a valid 101.
      */
-    static WsClient connect(int port, String path, HttpHeaders headers, String subprotocol) throws Exception {
+    public static WsClient connect(int port, String path, HttpHeaders headers, String subprotocol) throws Exception {
         try {
             return connectAsync(port, path, headers, subprotocol).get(10, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
@@ -86,11 +86,23 @@ final class WsClient implements AutoCloseable {
         }
     }
 
-    static CompletableFuture<WsClient> connectAsync(int port, String path, HttpHeaders headers, String subprotocol) {
+    public static CompletableFuture<WsClient> connectAsync(int port, String path, HttpHeaders headers, String subprotocol) {
+        return connectAsync(port, path, headers, subprotocol, null, null);
+    }
+
+    /** Over TLS ({@code wss://}) with {@code tls}, sending {@code sni} as the server name. */
+    public static WsClient connectTls(int port, String path, io.netty.handler.ssl.SslContext tls, String sni)
+            throws Exception {
+        return connectAsync(port, path, new DefaultHttpHeaders(), null, tls, sni).get(10, TimeUnit.SECONDS);
+    }
+
+    private static CompletableFuture<WsClient> connectAsync(int port, String path, HttpHeaders headers,
+                                                            String subprotocol, io.netty.handler.ssl.SslContext tls,
+                                                            String sni) {
         CompletableFuture<WsClient> done = new CompletableFuture<>();
         WebSocketClientHandshaker handshaker = WebSocketClientHandshakerFactory.newHandshaker(
-                URI.create("ws://127.0.0.1:" + port + path), WebSocketVersion.V13, subprotocol, true, headers,
-                64 * 1024 * 1024);
+                URI.create((tls == null ? "ws://127.0.0.1:" : "wss://" + sni + ":") + port + path),
+                WebSocketVersion.V13, subprotocol, true, headers, 64 * 1024 * 1024);
         Handler handler = new Handler(handshaker, done);
         Bootstrap b = new Bootstrap().group(GROUP).channel(NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -98,6 +110,9 @@ final class WsClient implements AutoCloseable {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc(), sni, port));
+                        }
                         ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(1 << 20), handler);
                     }
                 });
@@ -176,21 +191,21 @@ final class WsClient implements AutoCloseable {
         }
     }
 
-    WsClient send(WebSocketFrame frame) {
+    public WsClient send(WebSocketFrame frame) {
         channel.writeAndFlush(frame).syncUninterruptibly();
         return this;
     }
 
-    WsClient sendText(String text) {
+    public WsClient sendText(String text) {
         return send(new TextWebSocketFrame(text));
     }
 
     /** The next frame, or an AssertionError after 10 s. */
-    Frame next() throws InterruptedException {
+    public Frame next() throws InterruptedException {
         return next(10_000);
     }
 
-    Frame next(long millis) throws InterruptedException {
+    public Frame next(long millis) throws InterruptedException {
         Frame f = frames.poll(millis, TimeUnit.MILLISECONDS);
         if (f == null) {
             throw new AssertionError("no frame within " + millis + " ms");
@@ -199,7 +214,7 @@ final class WsClient implements AutoCloseable {
     }
 
     /** The next frame that is not a ping or pong. */
-    Frame nextData() throws InterruptedException {
+    public Frame nextData() throws InterruptedException {
         for (;;) {
             Frame f = next();
             if (!f.type().equals("ping") && !f.type().equals("pong")) {
@@ -209,7 +224,7 @@ final class WsClient implements AutoCloseable {
     }
 
     /** Whether the connection closes within {@code millis}. */
-    boolean awaitClosed(long millis) {
+    public boolean awaitClosed(long millis) {
         return channel.closeFuture().awaitUninterruptibly(millis);
     }
 

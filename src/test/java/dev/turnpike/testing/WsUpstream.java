@@ -1,4 +1,4 @@
-package dev.turnpike.websocket;
+package dev.turnpike.testing;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -46,19 +46,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code flood:MIB} sends that many MiB as fast as the connection takes them, {@code stall} stops reading. Below {@code /ws}
  * it upgrades; {@code /deny} answers 403, {@code /bad-accept} answers a 101 with a wrong accept; anything else 404.
  */
-final class WsUpstream implements AutoCloseable {
-    static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(2,
+public final class WsUpstream implements AutoCloseable {
+    public static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(2,
             new DefaultThreadFactory("ws-test-upstream", true), NioIoHandler.newFactory());
 
-    final String name;
+    public final String name;
     private final Channel server;
     /** TCP connections accepted, WebSockets established, and the handshake requests' headers. */
-    final AtomicInteger connections = new AtomicInteger();
-    final AtomicInteger upgrades = new AtomicInteger();
-    final List<HttpHeaders> handshakes = new CopyOnWriteArrayList<>();
+    public final AtomicInteger connections = new AtomicInteger();
+    public final AtomicInteger upgrades = new AtomicInteger();
+    public final List<HttpHeaders> handshakes = new CopyOnWriteArrayList<>();
     /** The codes of the close frames received from clients (through Turnpike). */
-    final List<Integer> closeCodes = new CopyOnWriteArrayList<>();
-    final ChannelGroup open = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    public final List<Integer> closeCodes = new CopyOnWriteArrayList<>();
+    public final ChannelGroup open = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
     private WsUpstream(String name, String subprotocols) throws InterruptedException {
         this.name = name;
@@ -81,26 +81,26 @@ final class WsUpstream implements AutoCloseable {
                 .bind("127.0.0.1", 0).sync().channel();
     }
 
-    static WsUpstream start(String name) throws InterruptedException {
+    public static WsUpstream start(String name) throws InterruptedException {
         return new WsUpstream(name, "chat, superchat");
     }
 
-    int port() {
+    public int port() {
         return ((InetSocketAddress) server.localAddress()).getPort();
     }
 
-    String address() {
+    public String address() {
         return "127.0.0.1:" + port();
     }
 
     /** Stops listening and closes every connection with a FIN, without a close frame (a crash or restart). */
-    void kill() {
+    public void kill() {
         server.close().syncUninterruptibly();
         open.close().awaitUninterruptibly();
     }
 
     /** As {@link #kill}, but the connections are reset (RST), as when the process dies with unread data. */
-    void reset() {
+    public void reset() {
         server.close().syncUninterruptibly();
         for (Channel ch : open) {
             ch.config().setOption(ChannelOption.SO_LINGER, 0);
@@ -151,7 +151,7 @@ final class WsUpstream implements AutoCloseable {
     }
 
     /** Bytes of flood frames whose write completed (handed to the kernel), for back-pressure tests. */
-    final java.util.concurrent.atomic.AtomicLong floodWritten = new java.util.concurrent.atomic.AtomicLong();
+    public final java.util.concurrent.atomic.AtomicLong floodWritten = new java.util.concurrent.atomic.AtomicLong();
 
     /** Sends {@code bytes} in 64 KiB binary frames as fast as the connection takes them (writability). */
     private void flood(ChannelHandlerContext ctx, long bytes) {
