@@ -74,7 +74,12 @@ public final class ConfigLoader {
     static final List<String> STATIC_KEYS = List.of("root", "index", "spa_fallback", "listing", "show_hidden",
             "precompressed", "cache_control", "strip_prefix");
     static final List<String> PROXY_KEYS = List.of("upstream", "cluster", "split", "mirror", "connect_timeout",
-            "response_timeout", "idle_timeout", "preserve_host", "strip_prefix", "set_headers", "max_idle_per_loop");
+            "response_timeout", "idle_timeout", "preserve_host", "strip_prefix", "set_headers", "max_idle_per_loop",
+            "timeouts", "streaming", "websocket");
+    /** A proxy route's own stage timeouts (cluster and split forms). */
+    static final List<String> ROUTE_TIMEOUT_KEYS = List.of("first_byte", "idle", "total");
+    static final List<String> WEBSOCKET_KEYS = List.of("inspect", "max_frame_size", "max_message_size",
+            "idle_timeout", "max_connections", "max_connections_per_client", "allowed_origins");
     /** Where a proxy sends requests: exactly one of these. */
     static final List<String> PROXY_TARGET_KEYS = List.of("upstream", "cluster", "split");
     /** Keys of the URL form that a cluster sets for itself: key → where it lives in a cluster. */
@@ -91,7 +96,12 @@ public final class ConfigLoader {
                     ClusterLoader.CLUSTER_HOME, List.of("endpoints", "load_balancing", "slow_start", "dns_refresh",
                             "pool", "health", "retries")));
     private static final Map<String, String> PROXY_HINTS = hints(Map.of(ClusterLoader.CLUSTER_HOME,
-            ClusterLoader.CLUSTER_KEYS, "split[]", List.of("weight"), "mirror", List.of("percent")));
+            ClusterLoader.CLUSTER_KEYS, "split[]", List.of("weight"), "mirror", List.of("percent"),
+            "timeouts", List.of("first_byte", "total"), "websocket", List.of("inspect", "max_frame_size",
+                    "max_message_size", "max_connections_per_client", "allowed_origins")));
+    /** Stage timeouts a route cannot override: they are about the endpoints, not the route's requests. */
+    private static final Map<String, String> ROUTE_TIMEOUT_HINTS = Map.of(
+            "connect", "clusters.<name>.timeouts", "send", "clusters.<name>.timeouts");
     private static final Map<String, String> LISTENER_HINTS = listenerHints();
     private static final Map<String, String> SITE_HINTS = hints(
             Map.of("routes[]", List.of("path", "regex", "methods", "headers", "static", "proxy", "respond", "redirect")));
@@ -1407,8 +1417,11 @@ public final class ConfigLoader {
             }
             URL_ONLY_PROXY_KEYS.forEach((key, where) -> {
                 if (f.has(key)) {
+                    String stage = where.startsWith("timeouts.") ? where.substring(9) : "";
+                    String routeOnly = ROUTE_TIMEOUT_KEYS.contains(stage)
+                            ? ", or for this route only: timeouts: { " + stage + ": ... }" : "";
                     r.problem(f.keyNode(key), f.path(key), "'" + key + "' applies only to a proxy to an upstream URL;"
-                            + " " + home + where);
+                            + " " + home + where + routeOnly);
                 }
             });
         }
@@ -1433,6 +1446,18 @@ public final class ConfigLoader {
         Optional<String> stripPrefix = f.get("strip_prefix", Optional.empty(), this::stripPrefix);
         Map<String, String> setHeaders = f.has("set_headers") ? headers(f.value("set_headers"), f.path("set_headers"),
                 false, true, "a header value (\"\" removes the header)") : Map.of();
+        boolean streaming = f.get("streaming", false, r::bool);
+        HandlerConfig.WebSocket websocket = f.has("websocket") ? websocket(f.value("websocket"), f.path("websocket"))
+                : HandlerConfig.WebSocket.defaults();
+        HandlerConfig.RouteTimeouts routeTimeouts = HandlerConfig.RouteTimeouts.NONE;
+        if (f.has("timeouts")) {
+            if (target != null && target.equals("upstream")) {
+                r.problem(f.keyNode("timeouts"), f.path("timeouts"), "'timeouts' applies to a proxy to a cluster or"
+                        + " a split; for an upstream URL set response_timeout and idle_timeout on the proxy");
+            } else {
+                routeTimeouts = routeTimeouts(f.value("timeouts"), f.path("timeouts"));
+            }
+        }
         if (target == null || target.equals("upstream")) {
             HandlerConfig.Proxy proxy = new HandlerConfig.Proxy(upstream.orElse(null),
                     f.get("connect_timeout", connect, r::duration),
@@ -1440,7 +1465,7 @@ public final class ConfigLoader {
                     f.get("idle_timeout", idle, r::duration),
                     preserveHost, stripPrefix, setHeaders,
                     f.get("max_idle_per_loop", 64, (n, p) -> r.int32(n, p, 0, Integer.MAX_VALUE)),
-                    Optional.empty(), List.of(), mirror);
+                    Optional.empty(), List.of(), mirror, HandlerConfig.RouteTimeouts.NONE, streaming, websocket);
             return upstream.isPresent() ? proxy : null;
         }
         if (target.equals("cluster") ? cluster.isEmpty() : split.isEmpty()) {
@@ -1449,7 +1474,106 @@ public final class ConfigLoader {
         ClusterConfig.Timeouts t = ClusterConfig.Timeouts.defaults();
         return new HandlerConfig.Proxy(null, t.connect(), t.firstByte(), t.idle(), preserveHost, stripPrefix,
                 setHeaders, ClusterConfig.Pool.defaults().maxIdle(), cluster.filter(c -> target.equals("cluster")),
-                target.equals("split") ? split.get() : List.of(), mirror);
+                target.equals("split") ? split.get() : List.of(), mirror, routeTimeouts, streaming, websocket);
+    }
+
+    /** {@code timeouts: {first_byte: 5m, idle: 10m, total: 0s}} on a proxy route. */
+    private HandlerConfig.RouteTimeouts routeTimeouts(Node node, String path) {
+        Fields f = r.map(node, path, ROUTE_TIMEOUT_KEYS, ROUTE_TIMEOUT_HINTS);
+        if (f == null) {
+            return HandlerConfig.RouteTimeouts.NONE;
+        }
+        return new HandlerConfig.RouteTimeouts(
+                f.get("first_byte", Optional.empty(), (n, p) -> r.duration(n, p).map(Optional::of)),
+                f.get("idle", Optional.empty(), (n, p) -> r.duration(n, p).map(Optional::of)),
+                f.get("total", Optional.empty(), (n, p) -> r.duration(n, p, true).map(Optional::of)));
+    }
+
+    /** {@code websocket: false}, {@code websocket: true} (the defaults) or a mapping of settings. */
+    private HandlerConfig.WebSocket websocket(Node node, String path) {
+        HandlerConfig.WebSocket d = HandlerConfig.WebSocket.defaults();
+        if (ConfigReader.isScalar(node) || r.failed(node)) {
+            return r.bool(node, path).map(on -> on ? d : HandlerConfig.WebSocket.disabled()).orElse(d);
+        }
+        Fields f = r.map(node, path, WEBSOCKET_KEYS);
+        if (f == null) {
+            return d;
+        }
+        boolean inspect = f.get("inspect", false, r::bool);
+        int maxFrame = f.get("max_frame_size", d.maxFrameSize(),
+                (n, p) -> r.size(n, p, 125, Integer.MAX_VALUE).map(Long::intValue));
+        long maxMessage = f.get("max_message_size", d.maxMessageSize(), (n, p) -> r.size(n, p, 125, Long.MAX_VALUE));
+        if (!inspect) {
+            for (String key : List.of("max_frame_size", "max_message_size")) {
+                if (f.has(key)) {
+                    r.problem(f.keyNode(key), f.path(key), "'" + key + "' is only enforced when frames are inspected;"
+                            + " add inspect: true, or remove it");
+                }
+            }
+        } else if (f.has("max_frame_size") && maxFrame > maxMessage) {
+            r.problem(f.value("max_frame_size"), f.path("max_frame_size"), "a frame cannot be larger than a message:"
+                    + " max_frame_size " + Sizes.format(maxFrame) + " is above max_message_size "
+                    + Sizes.format(maxMessage));
+        }
+        List<String> origins = List.of();
+        if (f.has("allowed_origins")) {
+            origins = origins(f.value("allowed_origins"), f.path("allowed_origins"));
+        }
+        return new HandlerConfig.WebSocket(true, inspect, maxFrame, maxMessage,
+                f.get("idle_timeout", d.idleTimeout(), r::duration),
+                f.get("max_connections", 0, (n, p) -> r.int32(n, p, 0, Integer.MAX_VALUE)),
+                f.get("max_connections_per_client", 0, (n, p) -> r.int32(n, p, 0, Integer.MAX_VALUE)),
+                origins);
+    }
+
+    /** Browser origins: {@code scheme://host[:port]}, the host possibly starting with {@code *.}; lower-cased. */
+    private List<String> origins(Node node, String path) {
+        List<Node> items = r.list(node, path, true, "origins such as [\"https://chat.example.com\"]");
+        if (items == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < items.size(); i++) {
+            String p = ConfigReader.index(path, i);
+            r.parsed(items.get(i), p, "an origin such as https://chat.example.com", ConfigLoader::origin)
+                    .ifPresent(out::add);
+        }
+        return out;
+    }
+
+    /** An origin as browsers send it (RFC 6454): scheme, host and an optional port, nothing else. */
+    static String origin(String text) {
+        String s = text.strip().toLowerCase(Locale.ROOT);
+        String expected = "expected an origin such as https://chat.example.com or https://*.example.com";
+        int sep = s.indexOf("://");
+        if (sep <= 0) {
+            throw new IllegalArgumentException(expected + ", got '" + text + "'");
+        }
+        String scheme = s.substring(0, sep);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new IllegalArgumentException("an origin's scheme is http or https, got '" + text + "'");
+        }
+        String authority = s.substring(sep + 3);
+        if (authority.isEmpty() || authority.contains("/") || authority.contains("?") || authority.contains("#")
+                || authority.contains("@")) {
+            throw new IllegalArgumentException("an origin has no path, query or user info: " + expected + ", got '"
+                    + text + "'");
+        }
+        String host = authority;
+        int colon = authority.lastIndexOf(':');
+        if (colon >= 0 && !authority.endsWith("]")) {
+            String port = authority.substring(colon + 1);
+            if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+                throw new IllegalArgumentException("invalid port in origin '" + text + "'");
+            }
+            host = authority.substring(0, colon);
+        }
+        String name = host.startsWith("*.") ? host.substring(2) : host;
+        if (!(HOST_NAME.matcher(name).matches() || IPV4.matcher(name).matches()
+                || (name.startsWith("[") && name.endsWith("]") && !host.startsWith("*.")))) {
+            throw new IllegalArgumentException("invalid host in origin '" + text + "'; " + expected);
+        }
+        return scheme + "://" + authority;
     }
 
     /** A reference to a cluster: must be declared under {@code clusters} (did-you-mean otherwise). */

@@ -43,14 +43,28 @@ public sealed interface HandlerConfig {
      * @param cluster         the cluster requests go to, when the route names one
      * @param split           weighted split across clusters (canary); empty when not used
      * @param mirror          a shadow cluster that gets a copy of requests; its answers are discarded
+     * @param timeouts        the route's own stage timeouts, replacing its clusters' (cluster and split forms)
+     * @param streaming       every response of the route is a stream (as {@code text/event-stream} responses
+     *                        always are): flushed chunk by chunk, never cut by the total timeout
+     * @param websocket       how WebSocket handshakes on the route are handled
      */
     record Proxy(URI upstream, Duration connectTimeout, Duration responseTimeout, Duration idleTimeout,
                  boolean preserveHost, Optional<String> stripPrefix, Map<String, String> setHeaders,
-                 int maxIdlePerLoop, Optional<String> cluster, List<WeightedCluster> split, Optional<Mirror> mirror)
+                 int maxIdlePerLoop, Optional<String> cluster, List<WeightedCluster> split, Optional<Mirror> mirror,
+                 RouteTimeouts timeouts, boolean streaming, WebSocket websocket)
             implements HandlerConfig {
         public Proxy {
             setHeaders = Map.copyOf(setHeaders);
             split = List.copyOf(split);
+        }
+
+        /** Without the long-lived traffic settings: the defaults. */
+        public Proxy(URI upstream, Duration connectTimeout, Duration responseTimeout, Duration idleTimeout,
+                     boolean preserveHost, Optional<String> stripPrefix, Map<String, String> setHeaders,
+                     int maxIdlePerLoop, Optional<String> cluster, List<WeightedCluster> split,
+                     Optional<Mirror> mirror) {
+            this(upstream, connectTimeout, responseTimeout, idleTimeout, preserveHost, stripPrefix, setHeaders,
+                    maxIdlePerLoop, cluster, split, mirror, RouteTimeouts.NONE, false, WebSocket.defaults());
         }
 
         /** The single-URL form. */
@@ -59,6 +73,58 @@ public sealed interface HandlerConfig {
                      int maxIdlePerLoop) {
             this(upstream, connectTimeout, responseTimeout, idleTimeout, preserveHost, stripPrefix, setHeaders,
                     maxIdlePerLoop, Optional.empty(), List.of(), Optional.empty());
+        }
+    }
+
+    /**
+     * A proxy route's own stage timeouts (cluster and split forms): each one given replaces the cluster's for this
+     * route's requests, so that one long-polling route does not stretch the timeouts of every route to its cluster.
+     *
+     * @param firstByte from the request being sent to the first byte of the response head
+     * @param idle      longest pause between two reads of the response body (streams included)
+     * @param total     the whole exchange; zero is off
+     */
+    record RouteTimeouts(Optional<Duration> firstByte, Optional<Duration> idle, Optional<Duration> total) {
+        public static final RouteTimeouts NONE = new RouteTimeouts(Optional.empty(), Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * WebSocket proxying on a proxy route.
+     *
+     * @param enabled                 handshakes ({@code Upgrade: websocket}) are validated and forwarded, and the
+     *                                connection is spliced to the upstream after its 101; when false the Upgrade
+     *                                header is ignored (RFC 9110 allows it) and the request goes on as a plain one
+     * @param inspect                 the client's frames are decoded (Netty's WebSocket codec), so that the frame
+     *                                and message limits and UTF-8 validity of text are enforced; off, frames pass
+     *                                as raw bytes
+     * @param maxFrameSize            the largest frame payload a client may send (inspect only): bigger closes
+     *                                with 1009
+     * @param maxMessageSize          the largest message (all fragments) a client may send (inspect only)
+     * @param idleTimeout             no byte either way for this long ends the connection (close 1001 both ways);
+     *                                like HAProxy's {@code timeout tunnel}
+     * @param maxConnections          open WebSockets on this route; over it a handshake gets 503 (0 = no limit)
+     * @param maxConnectionsPerClient open WebSockets on this route per client address; over it 429 (0 = no limit)
+     * @param allowedOrigins          browser origins allowed to connect ({@code https://app.example.com}, or
+     *                                {@code https://*.example.com}); empty allows any; another origin gets 403
+     */
+    record WebSocket(boolean enabled, boolean inspect, int maxFrameSize, long maxMessageSize, Duration idleTimeout,
+                     int maxConnections, int maxConnectionsPerClient, List<String> allowedOrigins) {
+        public static final int DEFAULT_MAX_FRAME_SIZE = 1024 * 1024;
+        public static final long DEFAULT_MAX_MESSAGE_SIZE = 16L * 1024 * 1024;
+        public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofHours(1);
+
+        public WebSocket {
+            allowedOrigins = List.copyOf(allowedOrigins);
+        }
+
+        public static WebSocket defaults() {
+            return new WebSocket(true, false, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_IDLE_TIMEOUT,
+                    0, 0, List.of());
+        }
+
+        public static WebSocket disabled() {
+            return new WebSocket(false, false, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_IDLE_TIMEOUT,
+                    0, 0, List.of());
         }
     }
 

@@ -7,7 +7,9 @@ import dev.turnpike.metrics.RouteMeter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufHolder;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoop;
 import io.netty.channel.FileRegion;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -43,7 +45,8 @@ public final class Exchange {
 
     private final ExchangeTransport transport;
     private final HttpServices services;
-    private final HttpRequest request;
+    /** Replaced by what the access log needs of it once the exchange became a long-lived tunnel. */
+    private HttpRequest request;
     private final RequestTarget target;
     private final String host;
     private final String scheme;
@@ -295,6 +298,70 @@ public final class Exchange {
             h.set(STRICT_TRANSPORT_SECURITY, tls.strictTransportSecurity());
         }
         return transport.writeHead(response);
+    }
+
+    /**
+     * Ends the exchange by switching protocols: sends {@code head} (its HTTP/1.1 form, 101 Switching Protocols with
+     * Upgrade; a transport that switches otherwise, as HTTP/2's extended CONNECT with a 200, translates it) and turns
+     * the exchange's stream into a tunnel. From then on the returned channel carries raw bytes ({@link ByteBuf}) in
+     * both directions, and its pipeline ends with {@code tunnel} (which may be a {@code ChannelInitializer} that adds
+     * handlers of its own): every byte the client sends after the request reaches it, the transport handles no more
+     * HTTP on the stream, and it fires {@link TunnelEvent}s into the pipeline. The exchange counts as finished. It goes
+     * to the metrics now, as a request answered with {@code head}'s status (a session of hours must not weigh in the
+     * request durations), and to the access log when the tunnel closes, with the session's duration and the bytes
+     * reported through {@link #countTunnelBytes}.
+     *
+     * <p>Returns null, having sent nothing, when the stream cannot switch now (the connection is draining, or the
+     * client sent more after the request): the exchange is then still open and must be answered.
+     */
+    public Channel switchProtocols(FullHttpResponse head, ChannelHandler tunnel) {
+        if (headSent || finished) {
+            throw new IllegalStateException("response already started");
+        }
+        HttpHeaders h = head.headers();
+        if (services.serverHeader() != null) {
+            h.set(HttpHeaderNames.SERVER, services.serverHeader());
+        } else {
+            h.remove(HttpHeaderNames.SERVER);
+        }
+        if (!h.contains(HttpHeaderNames.DATE)) {
+            h.set(HttpHeaderNames.DATE, HttpDate.now());
+        }
+        h.set(services.requestIdHeader(), requestId);
+        status = head.status().code(); // the transport records the handshake in the metrics as it switches
+        Channel ch = transport.switchProtocols(head, tunnel);
+        if (ch == null) {
+            status = 0;
+            return null;
+        }
+        headSent = true;
+        finished = true;
+        writabilityListener = null;
+        abortListener = null;
+        request = loggedPart(request);
+        return ch;
+    }
+
+    /**
+     * What the access log reads of {@code r}: a tunnel may live for hours, and thousands of them should not each
+     * keep every request header (a WebSocket handshake has a dozen).
+     */
+    private static HttpRequest loggedPart(HttpRequest r) {
+        HttpHeaders all = r.headers();
+        HttpHeaders kept = io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false)
+                .newHeaders();
+        for (CharSequence name : new CharSequence[] {HttpHeaderNames.REFERER, HttpHeaderNames.USER_AGENT}) {
+            String v = all.get(name);
+            if (v != null) {
+                kept.set(name, v);
+            }
+        }
+        return new io.netty.handler.codec.http.DefaultHttpRequest(r.protocolVersion(), r.method(), r.uri(), kept);
+    }
+
+    /** Counts bytes a tunnel sent to the client, for the access log. */
+    public void countTunnelBytes(long bytes) {
+        bytesSent += bytes;
     }
 
     /** Writes a body part (HttpContent, ByteBuf, FileRegion or ChunkedInput) without flushing. */

@@ -2,6 +2,8 @@ package dev.turnpike.http;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponse;
 
 /**
@@ -35,4 +37,11 @@ public interface ExchangeTransport {
 
     /** The response cannot be completed: close the connection so the client sees a truncated response. */
     void abort();
+
+    /**
+     * Answers with {@code head} and turns the exchange's stream into a tunnel of raw bytes (see
+     * {@link Exchange#switchProtocols}). Returns the channel that carries the tunnel, or null when the stream cannot
+     * switch now (nothing was sent then).
+     */
+    Channel switchProtocols(FullHttpResponse head, ChannelHandler tunnel);
 }

@@ -71,6 +71,8 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     private static final String DECODER = "h1-decoder";
     private static final String CHUNKED_WRITER = "chunked-writer";
+    /** The tunnel's handler, last in the pipeline after a switch of protocols. */
+    private static final String TUNNEL = "tunnel";
 
     private final Supplier<HttpServices> services;
     private final StrictHttp1RequestDecoder decoder;
@@ -126,6 +128,14 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
      * decoded, so a framing error later in the same bytes rejects it before any handler sees it.
      */
     private boolean dispatchPending;
+
+    /**
+     * The current request asks to switch protocols: the decoder is held after it (and the client not read) until
+     * the switch happens or the exchange ends without it.
+     */
+    private boolean held;
+    /** The connection switched protocols: it is a tunnel now, and this handler only passes events on. */
+    private boolean tunnel;
 
     private Phase phase = Phase.WAIT_REQUEST;
     private long deadline;
@@ -197,6 +207,16 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (tunnel) {
+            // The tunnel hears of it first, so that its byte counts are in the access log entry.
+            ctx.fireChannelInactive();
+            Exchange ex = current;
+            current = null;
+            if (ex != null) {
+                exchangeOver(ex);
+            }
+            return;
+        }
         cancelTimer();
         Exchange ex = current;
         BodySink s = sink;
@@ -223,6 +243,10 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (tunnel) {
+            ctx.fireExceptionCaught(cause); // the tunnel decides how its two sides end
+            return;
+        }
         // A broken TLS record after the handshake reaches here wrapped in a DecoderException: a client problem too.
         if (!(cause instanceof java.io.IOException) && !(cause.getCause() instanceof javax.net.ssl.SSLException)) {
             LOG.warn("closing connection from {} after an unexpected error", ctx.channel().remoteAddress(), cause);
@@ -235,6 +259,13 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
      * says Connection: close), then close; an idle connection is closed at once.
      */
     public void drain() {
+        if (tunnel) {
+            if (!draining) {
+                draining = true;
+                ctx.fireUserEventTriggered(dev.turnpike.http.TunnelEvent.GOING_AWAY);
+            }
+            return;
+        }
         draining = true;
         if (current == null && pipelined.isEmpty() && !decoder.isMidRequest()) {
             closeConnection();
@@ -260,6 +291,10 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (tunnel) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
         if (closing) {
             // Decided to close: nothing after that point is a request any more (the decoder may still be
             // delivering what it parsed from the same read).
@@ -294,7 +329,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             skipEmptyLast = false;
             last.release();
             if (pendingSwitch != null) {
-                switchProtocols();
+                switchToUpgrade();
             }
             return;
         }
@@ -369,7 +404,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
      * Answers 101 and hands the connection over: from here nothing is HTTP/1.1. The HTTP/1 handlers leave the
      * pipeline, the decoder last, so that whatever it holds beyond the request reaches the new protocol.
      */
-    private void switchProtocols() {
+    private void switchToUpgrade() {
         ProtocolUpgrade.Switch s = pendingSwitch;
         pendingSwitch = null;
         cancelTimer();
@@ -404,6 +439,11 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         bodyBytes = 0;
         boolean hasBody = HttpUtil.isTransferEncodingChunked(req) || HttpUtil.getContentLength(req, 0L) > 0;
         bodyless = !hasBody;
+        if (bodyless && asksToSwitch(req)) {
+            held = true;
+            decoder.hold();
+            updateAutoRead();
+        }
         if (hasBody) {
             arm(Phase.BODY, bodyTimeoutNanos);
         } else {
@@ -717,6 +757,42 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         closeConnection();
     }
 
+    /**
+     * Sends the 101 and hands the connection over to {@code handler}: the HTTP/1 handlers leave the pipeline, the
+     * decoder last, so that the bytes it held back after the request reach the tunnel raw. This handler stays, to
+     * pass events on, log the exchange when the tunnel closes, and turn a drain into {@code GOING_AWAY}.
+     */
+    @Override
+    public Channel switchProtocols(FullHttpResponse head, io.netty.channel.ChannelHandler handler) {
+        if (tunnel || !held || closing || draining || current == null || !pipelined.isEmpty()
+                || !ctx.channel().isActive()) {
+            return null;
+        }
+        held = false;
+        tunnel = true;
+        currentRequest = null; // its headers are not needed any more; the exchange keeps what it logs
+        cancelTimer();
+        encoder.answeringHead(false);
+        ctx.writeAndFlush(head);
+        io.netty.channel.ChannelPipeline p = ctx.pipeline();
+        p.remove(encoder);
+        if (p.get(CHUNKED_WRITER) != null) {
+            p.remove(CHUNKED_WRITER); // nothing is queued in it: the previous response was complete
+        }
+        p.addLast(TUNNEL, handler);
+        p.remove(decoder);
+        ctx.channel().config().setAutoRead(true);
+        current.recordMetrics(listenerMetrics);
+        return ctx.channel();
+    }
+
+    /** An HTTP/1.1 request that asks to switch protocols (RFC 9110 section 7.8: Upgrade, listed in Connection). */
+    private static boolean asksToSwitch(HttpRequest req) {
+        HttpHeaders h = req.headers();
+        return req.protocolVersion() == HttpVersion.HTTP_1_1 && h.contains(HttpHeaderNames.UPGRADE)
+                && h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true);
+    }
+
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         Exchange ex = current;
@@ -761,6 +837,15 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         responseDone = false;
         sink = null;
         releaseBuffered();
+        if (held) {
+            held = false;
+            if (decoder.resume()) {
+                // The client sent more after its upgrade request, which it must not before a 101: those bytes
+                // may be the new protocol's, and are not read as HTTP requests.
+                closeConnection();
+                return;
+            }
+        }
         if (draining) {
             closeConnection();
             return;
@@ -804,7 +889,9 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             return;
         }
         currentLogged = true;
-        ex.recordMetrics(listenerMetrics);
+        if (!tunnel) {
+            ex.recordMetrics(listenerMetrics); // a tunnel's exchange was recorded when it switched
+        }
         dev.turnpike.accesslog.AccessLog log = ex.services().accessLog();
         // access_log: off — nothing to build
         if (log != dev.turnpike.accesslog.AccessLog.NONE) {
@@ -846,7 +933,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     // ---- flow control ---------------------------------------------------------------------------------------
 
     private void updateAutoRead() {
-        boolean read = pipelined.isEmpty() && !bodyPaused && bodyBuffered <= BODY_BUFFER_LIMIT;
+        boolean read = pipelined.isEmpty() && !bodyPaused && bodyBuffered <= BODY_BUFFER_LIMIT && !held;
         var config = ctx.channel().config();
         if (config.isAutoRead() != read) {
             config.setAutoRead(read);

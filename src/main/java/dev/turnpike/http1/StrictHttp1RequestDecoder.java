@@ -124,6 +124,8 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
 
     private final Http1Limits limits;
     private Listener listener;
+    /** Decoding stops at the next request boundary: what follows an upgrade request may not be HTTP. */
+    private boolean held;
 
     private State state = State.START;
     /** Number of bytes after readerIndex already known not to contain LF (current line). */
@@ -164,11 +166,27 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
         return s != State.START && s != State.BAD;
     }
 
+    /**
+     * Stops decoding once the current request is complete, until {@link #resume}: the bytes that follow a request
+     * asking to switch protocols belong to the new protocol if the switch happens, so they are kept undecoded (and
+     * reach the next handler raw when this decoder is removed for the switch).
+     */
+    public void hold() {
+        held = true;
+    }
+
+    /** Decodes again after {@link #hold}; returns whether bytes arrived meanwhile (they were not decoded yet). */
+    public boolean resume() {
+        held = false;
+        ByteBuf buffered = internalBuffer();
+        return buffered != null && buffered.isReadable();
+    }
+
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         boolean more;
         do {
-            if (!in.isReadable()) {
+            if (!in.isReadable() || (held && state == State.START)) {
                 return;
             }
             more = switch (state) {

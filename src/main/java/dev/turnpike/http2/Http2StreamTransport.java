@@ -8,6 +8,7 @@ import dev.turnpike.http.ExchangeTransport;
 import dev.turnpike.http.HttpServices;
 import dev.turnpike.http.RequestBodyException;
 import dev.turnpike.http.RequestTarget;
+import dev.turnpike.metrics.ListenerMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufHolder;
 import io.netty.buffer.Unpooled;
@@ -259,6 +260,8 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
                 RequestTarget.hostOf(authority != null ? authority.toString() : req.headers().get(HttpHeaderNames.HOST)),
                 scheme, (InetSocketAddress) parent.remoteAddress(), (InetSocketAddress) parent.localAddress());
         current = ex;
+        svc.tracker().started(ex); // a reload retires this snapshot only after the exchange ends
+        ListenerMetrics.of(parent).http2StreamOpened();
         if (!endStream) {
             armBodyTimer();
         }
@@ -567,6 +570,16 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         reset(Http2Error.CANCEL, "response aborted");
     }
 
+    /**
+     * Not yet: an HTTP/2 stream becomes a tunnel with RFC 8441's extended CONNECT (answered 200, then DATA frames
+     * carry the bytes), which comes later. Until then nothing switches here, and the proxy answers 503.
+     */
+    @Override
+    public Channel switchProtocols(io.netty.handler.codec.http.FullHttpResponse head,
+                                   io.netty.channel.ChannelHandler tunnel) {
+        return null;
+    }
+
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         Exchange ex = current;
@@ -603,15 +616,18 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
             return;
         }
         logged = true;
+        ListenerMetrics metrics = ListenerMetrics.of(ctx.channel().parent());
+        metrics.http2StreamClosed();
+        ex.recordMetrics(metrics);
         AccessLog log = ex.services().accessLog();
-        if (log == AccessLog.NONE) {
-            return;
+        if (log != AccessLog.NONE) {
+            try {
+                log.log(ex.toAccessLogEntry());
+            } catch (RuntimeException e) {
+                LOG.warn("access log failed", e);
+            }
         }
-        try {
-            log.log(ex.toAccessLogEntry());
-        } catch (RuntimeException e) {
-            LOG.warn("access log failed", e);
-        }
+        ex.services().tracker().ended(ex);
     }
 
     /** Ends the stream with RST_STREAM {@code error}; the codec closes it and this channel follows. */

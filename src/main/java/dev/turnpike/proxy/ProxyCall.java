@@ -15,12 +15,20 @@ import dev.turnpike.upstream.lb.EndpointState;
 import dev.turnpike.upstream.lb.PickContext;
 import dev.turnpike.upstream.lb.PickResult;
 import dev.turnpike.upstream.lb.TriedEndpoints;
+import dev.turnpike.websocket.WebSocketHandshake;
+import dev.turnpike.websocket.WebSocketRoute;
+import dev.turnpike.websocket.WebSocketSplice;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -29,6 +37,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
@@ -59,6 +68,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private static final int PHASE_BODY = 2;
     private static final int PHASE_SEND = 3;
 
+    /** nginx's response header that turns buffering off; a directive to the proxy, never passed to the client. */
+    static final AsciiString X_ACCEL_BUFFERING = AsciiString.cached("x-accel-buffering");
+
     private final ProxyHandler proxy;
     private final Exchange exchange;
     private ConnectionPool pool;
@@ -67,6 +79,13 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private final long responseTimeoutNanos;
     private final long idleTimeoutNanos;
     private final long sendTimeoutNanos;  // longest stall while writing the request to the upstream; 0 = off
+    private final long totalTimeoutNanos; // the cluster form's whole exchange; 0 = off
+
+    // ---- a WebSocket handshake (all null for other requests) ----
+    private WebSocketRoute websocket;
+    private WebSocketRoute.Lease wsLease; // the route's slot, until the splice takes it or the call ends
+    private String wsAccept;              // the Sec-WebSocket-Accept the upstream must answer
+    private boolean streaming;            // the response is a stream: flushed per part, no total timeout
 
     // ---- cluster form (all null / zero for the URL form) ----
     private final ClusterRuntime cluster;
@@ -125,6 +144,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         this.responseTimeoutNanos = proxy.responseTimeoutNanos;
         this.idleTimeoutNanos = proxy.idleTimeoutNanos;
         this.sendTimeoutNanos = 0;
+        this.totalTimeoutNanos = 0;
         if (proxy.mirror != null) {
             initBodyKeeping(false, proxy.mirror.cluster().retryPolicy().bufferBody());
         }
@@ -137,9 +157,11 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         this.request = request;
         this.hasBody = hasBody;
         this.cluster = cluster;
-        this.responseTimeoutNanos = cluster.timeouts().firstByteNanos();
-        this.idleTimeoutNanos = cluster.timeouts().idleNanos();
+        // A route's own timeouts (a long-polling route, a stream) replace its cluster's for its requests only.
+        this.responseTimeoutNanos = proxy.firstByteNanos >= 0 ? proxy.firstByteNanos : cluster.timeouts().firstByteNanos();
+        this.idleTimeoutNanos = proxy.routeIdleNanos >= 0 ? proxy.routeIdleNanos : cluster.timeouts().idleNanos();
         this.sendTimeoutNanos = Math.max(0, cluster.timeouts().sendNanos());
+        this.totalTimeoutNanos = proxy.totalNanos >= 0 ? proxy.totalNanos : cluster.timeouts().totalNanos();
         initBodyKeeping(cluster.retryPolicy().maxRetries() > 0, cluster.retryPolicy().bufferBody());
     }
 
@@ -176,19 +198,32 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
                 exchange.eventLoop(), exchange.alloc());
     }
 
+    /**
+     * Makes this call a WebSocket handshake: a 101 that accepts the client's key is relayed and the two connections
+     * are spliced; any other answer is relayed as a normal response. The call owns {@code lease} until then.
+     */
+    ProxyCall websocket(WebSocketRoute route, WebSocketRoute.Lease lease, String clientKey) {
+        this.websocket = route;
+        this.wsLease = lease;
+        this.wsAccept = WebSocketHandshake.accept(clientKey);
+        this.mirrorWanted = false; // a handshake is not replayed to a shadow
+        return this;
+    }
+
     void start() {
         exchange.onAbort(this::cancel);
         exchange.onWritabilityChanged(this::onClientWritabilityChanged);
         if (cluster != null) {
             if (!cluster.tryStartRequest()) {
                 finished = true;
+                releaseLease();
                 exchange.sendError(HttpResponseStatus.SERVICE_UNAVAILABLE,
                         "The upstream cluster is at its request limit.");
                 return;
             }
             requestOpen = true;
-            if (cluster.timeouts().hasTotal()) {
-                totalTimer = exchange.eventLoop().schedule(this::onTotalTimeout, cluster.timeouts().totalNanos(),
+            if (totalTimeoutNanos > 0) {
+                totalTimer = exchange.eventLoop().schedule(this::onTotalTimeout, totalTimeoutNanos,
                         TimeUnit.NANOSECONDS);
             }
             startAttempt();
@@ -334,6 +369,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     /** The exchange is over for the upstream side: the open attempt ends as {@code outcome}, then the request. */
     private void done(Outcome outcome) {
+        releaseLease();
         if (cluster == null) {
             return;
         }
@@ -345,6 +381,14 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         if (totalTimer != null) {
             totalTimer.cancel(false);
             totalTimer = null;
+        }
+    }
+
+    private void releaseLease() {
+        WebSocketRoute.Lease l = wsLease;
+        wsLease = null;
+        if (l != null) {
+            l.release();
         }
     }
 
@@ -623,8 +667,12 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private boolean onHead(HttpResponse head) {
         int code = head.status().code();
         if (code == 101) {
+            if (websocket != null && !headReceived) {
+                switchToWebSocket(head);
+                return false;
+            }
             ReferenceCountUtil.release(head);
-            upstreamFailed("The upstream switched protocols, which is not supported here.");
+            upstreamFailed("The upstream switched protocols without being asked to.");
             return false;
         }
         if (code < 200) {
@@ -648,6 +696,13 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         reusable = HttpUtil.isKeepAlive(head) && isSelfDelimited(head);
         arm(PHASE_BODY, idleTimeoutNanos);
+        streaming = proxy.streaming || isStream(head.headers());
+        if (streaming && totalTimer != null) {
+            // A stream (SSE, a route marked streaming) lasts as long as it lasts: only the idle timeout applies.
+            totalTimer.cancel(false);
+            totalTimer = null;
+        }
+        head.headers().remove(X_ACCEL_BUFFERING);
         ProxyHeaders.cleanResponse(head.headers());
         if (setCookie != null) {
             head.headers().add(HttpHeaderNames.SET_COOKIE, setCookie);
@@ -656,6 +711,69 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         exchange.sendHead(head);
         flushPending = true;
         return true;
+    }
+
+    /** A response its upstream marks as a stream: Server-Sent Events, or nginx's {@code X-Accel-Buffering: no}. */
+    static boolean isStream(HttpHeaders h) {
+        String type = h.get(HttpHeaderNames.CONTENT_TYPE);
+        if (type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17)
+                && (type.length() == 17 || type.charAt(17) == ';' || type.charAt(17) == ' ')) {
+            return true;
+        }
+        String buffering = h.get(X_ACCEL_BUFFERING);
+        return buffering != null && buffering.strip().equalsIgnoreCase("no");
+    }
+
+    /**
+     * The upstream accepted the WebSocket handshake: its 101 (checked against the client's key) goes to the client,
+     * the client's connection becomes a tunnel, and a {@link WebSocketSplice} joins the two connections. The upstream
+     * connection leaves the pool for good (it closes with the WebSocket); the attempt ends here with the handshake's
+     * latency, and the endpoint counts the connection as long-lived load until it ends.
+     */
+    private void switchToWebSocket(HttpResponse head) {
+        String wrong = WebSocketHandshake.checkResponse(head, wsAccept);
+        if (wrong != null) {
+            ReferenceCountUtil.release(head);
+            LOG.debug("upstream {} answered a WebSocket handshake wrongly: {}", pool.endpoint(), wrong);
+            upstreamFailed("The upstream answered the WebSocket handshake wrongly.");
+            return;
+        }
+        headReceived = true;
+        anyResponse = true;
+        headAt = System.nanoTime();
+        status = 101;
+        cancelTimer();
+        FullHttpResponse out = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS,
+                Unpooled.EMPTY_BUFFER);
+        HttpHeaders h = out.headers().set(head.headers());
+        ReferenceCountUtil.release(head);
+        ProxyHeaders.cleanResponse(h);
+        h.remove(HttpHeaderNames.CONTENT_LENGTH);
+        h.remove(X_ACCEL_BUFFERING);
+        if (setCookie != null) {
+            h.add(HttpHeaderNames.SET_COOKIE, setCookie);
+        }
+        h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+
+        UpstreamConnection c = conn;
+        conn = null;
+        WebSocketRoute.Lease lease = wsLease;
+        wsLease = null;
+        // The upstream side first: from here its bytes are WebSocket frames, and the splice holds the first ones
+        // until the client's side is ready.
+        WebSocketSplice splice = new WebSocketSplice(websocket.settings(), c, exchange, lease);
+        c.channel().pipeline().remove(dev.turnpike.upstream.ConnectionPool.HTTP_CODEC);
+        if (exchange.switchProtocols(out, splice) == null) {
+            splice.abandon();
+            endAttempt(Outcome.CANCELLED);
+            fail(HttpResponseStatus.SERVICE_UNAVAILABLE, "The connection cannot switch protocols now.");
+            return;
+        }
+        splice.holdEndpoint(endpoint);
+        finished = true;
+        flushPending = false;
+        done(Outcome.SUCCESS);
+        releaseHeld();
     }
 
     private boolean isSelfDelimited(HttpResponse head) {
@@ -682,8 +800,12 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         deadline = System.nanoTime() + idleTimeoutNanos;
-        exchange.send(part);
-        flushPending = true;
+        if (streaming) {
+            exchange.sendAndFlush(part); // each event reaches the client now, not at the end of the read
+        } else {
+            exchange.send(part);
+            flushPending = true;
+        }
         if (!upstreamPaused && !exchange.isWritable()) {
             upstreamPaused = true;
             conn.channel().config().setAutoRead(false);

@@ -10,11 +10,21 @@ import dev.turnpike.upstream.PoolConfig;
 import dev.turnpike.upstream.cluster.ClusterRuntime;
 import dev.turnpike.upstream.cluster.MirrorTarget;
 import dev.turnpike.upstream.cluster.WeightedSplit;
+import dev.turnpike.websocket.WebSocketHandshake;
+import dev.turnpike.websocket.WebSocketRoute;
 import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
+
+import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Reverse proxy to one upstream origin (URL form) or to an upstream cluster ({@code cluster} or a weighted
@@ -42,6 +52,14 @@ public final class ProxyHandler implements Handler {
     final boolean preserveHost;
     final long responseTimeoutNanos;
     final long idleTimeoutNanos;
+    /** The route's own stage timeouts (cluster forms), or -1 to use the cluster's. */
+    final long firstByteNanos;
+    final long routeIdleNanos;
+    final long totalNanos;
+    /** Every response of the route is a stream (flushed per part, no total timeout). */
+    final boolean streaming;
+    /** WebSocket handling, or null when the route has it off (Upgrade is then ignored). */
+    private final WebSocketRoute websocket;
 
     public ProxyHandler(HandlerConfig.Proxy config, HandlerContext context) {
         String strip = config.stripPrefix().orElse("");
@@ -52,6 +70,11 @@ public final class ProxyHandler implements Handler {
         this.preserveHost = config.preserveHost();
         this.responseTimeoutNanos = config.responseTimeout().toNanos();
         this.idleTimeoutNanos = config.idleTimeout().toNanos();
+        this.firstByteNanos = nanosOrUnset(config.timeouts().firstByte());
+        this.routeIdleNanos = nanosOrUnset(config.timeouts().idle());
+        this.totalNanos = nanosOrUnset(config.timeouts().total());
+        this.streaming = config.streaming();
+        this.websocket = WebSocketRoute.of(config.websocket());
         this.mirror = config.mirror().map(m -> context.clusters().mirror(m)).orElse(null);
         if (config.upstream() != null) {
             this.endpoint = Endpoint.of(config.upstream());
@@ -85,21 +108,79 @@ public final class ProxyHandler implements Handler {
         }
     }
 
+    private static long nanosOrUnset(Optional<Duration> d) {
+        return d.map(Duration::toNanos).orElse(-1L);
+    }
+
     @Override
     public void handle(Exchange exchange) {
         HttpRequest in = exchange.request();
+        if (websocket != null && WebSocketHandshake.isRequested(in.headers())) {
+            handleWebSocket(exchange);
+            return;
+        }
         HttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, in.method(),
                 upstreamTarget(exchange.path(), exchange.query()), headers.requestHeaders(exchange));
         boolean hasBody = HttpUtil.isTransferEncodingChunked(in) || HttpUtil.getContentLength(in, 0L) > 0;
+        newCall(exchange, out, hasBody).start();
+    }
+
+    private ProxyCall newCall(Exchange exchange, HttpRequest out, boolean hasBody) {
         if (pools != null) {
             exchange.upstreamAttempt(upstreamAddress);
-            new ProxyCall(this, exchange, pools.pool(exchange.eventLoop(), endpoint, exchange.alloc()), out, hasBody)
-                    .start();
-            return;
+            return new ProxyCall(this, exchange, pools.pool(exchange.eventLoop(), endpoint, exchange.alloc()), out,
+                    hasBody);
         }
         ClusterRuntime c = cluster != null ? cluster : split.pick();
         exchange.upstreamCluster(c.name());
-        new ProxyCall(this, exchange, c, out, hasBody).start();
+        return new ProxyCall(this, exchange, c, out, hasBody);
+    }
+
+    /**
+     * A WebSocket handshake: checked against RFC 6455 and the route's origin allow-list and connection limits
+     * before anything goes upstream (each refusal has its own status), then forwarded with its Upgrade through the
+     * same endpoint choice, retries and timeouts as any request. A body is not allowed (the check needs GET
+     * and a switch needs the request complete), so none is forwarded.
+     */
+    private void handleWebSocket(Exchange exchange) {
+        HttpRequest in = exchange.request();
+        WebSocketHandshake.Rejection bad = WebSocketHandshake.check(in);
+        if (bad == null && (HttpUtil.isTransferEncodingChunked(in) || HttpUtil.getContentLength(in, 0L) > 0)) {
+            bad = new WebSocketHandshake.Rejection(HttpResponseStatus.BAD_REQUEST,
+                    "A WebSocket handshake has no body.");
+        }
+        if (bad != null) {
+            FullHttpResponse r = exchange.services().errors().build(exchange, bad.status(), bad.detail());
+            if (bad.status().code() == HttpResponseStatus.UPGRADE_REQUIRED.code()) {
+                r.headers().set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, WebSocketHandshake.VERSION);
+            }
+            exchange.respond(r);
+            return;
+        }
+        if (!websocket.originAllowed(in.headers().get(HttpHeaderNames.ORIGIN))) {
+            exchange.sendError(HttpResponseStatus.FORBIDDEN, "This origin may not open a WebSocket here.");
+            return;
+        }
+        WebSocketRoute.Admission admission = websocket.tryAcquire(exchange.clientAddress());
+        if (admission.lease() == null) {
+            FullHttpResponse r = exchange.services().errors().build(exchange, admission.refusal(),
+                    admission.detail());
+            r.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
+            exchange.respond(r);
+            return;
+        }
+        HttpHeaders h = headers.requestHeaders(exchange); // hop-by-hop fields (Upgrade, Connection) are gone
+        h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        HttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, in.method(),
+                upstreamTarget(exchange.path(), exchange.query()), h);
+        newCall(exchange, out, false)
+                .websocket(websocket, admission.lease(), in.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY))
+                .start();
+    }
+
+    /** The route's WebSocket handling, or null when it is off. */
+    public WebSocketRoute websocket() {
+        return websocket;
     }
 
     /** The upstream request target: the path without the strip prefix, under the base path, with the query. */

@@ -7,7 +7,9 @@
  * bounded memory; response clean-up (hop-by-hop); the response and idle timeouts; mapping upstream failures to
  * 502/504 (through {@code Exchange.sendError}, so error pages apply) or to an aborted client response once
  * the head is out; the single retry of a stale keep-alive connection; deciding whether a connection is
- * clean enough to go back to the pool.
+ * clean enough to go back to the pool; streams (SSE, {@code X-Accel-Buffering: no}, {@code streaming: true})
+ * flushed part by part without the total timeout; a route's own timeouts; WebSocket handshakes, checked and
+ * forwarded like any request, their 101 handed to {@link dev.turnpike.websocket.WebSocketSplice}.
  *
  * <p>Must not: make or pool connections itself (that is {@link dev.turnpike.upstream}); block or leave the
  * exchange's event loop; aggregate bodies; keep per-request state in {@link dev.turnpike.proxy.ProxyHandler}

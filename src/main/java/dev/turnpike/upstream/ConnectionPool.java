@@ -29,6 +29,8 @@ import java.util.concurrent.TimeUnit;
  * closes leaves the pool at once.
  */
 public final class ConnectionPool {
+    /** The name of the HTTP codec in a connection's pipeline (a WebSocket removes it after its 101). */
+    public static final String HTTP_CODEC = "http-codec";
 
     /** The outcome of {@link #connect}; called on the pool's loop. */
     public interface ConnectCallback {
@@ -103,7 +105,7 @@ public final class ConnectionPool {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline()
-                                .addLast("http-codec", new HttpClientCodec(decoder, false, false))
+                                .addLast(HTTP_CODEC, new HttpClientCodec(decoder, false, false))
                                 .addLast("upstream", new UpstreamConnection(ConnectionPool.this, ch));
                     }
                 });

@@ -712,21 +712,23 @@ class ClusterConfigTest {
                 "t.yaml:14:11: sites[0].routes[3].proxy.connect_timeout: 'connect_timeout' applies only to a proxy"
                         + " to an upstream URL; set it on the cluster: clusters.api.timeouts.connect",
                 "t.yaml:15:11: sites[0].routes[3].proxy.response_timeout: 'response_timeout' applies only to a proxy"
-                        + " to an upstream URL; set it on the cluster: clusters.api.timeouts.first_byte",
+                        + " to an upstream URL; set it on the cluster: clusters.api.timeouts.first_byte, or for this"
+                        + " route only: timeouts: { first_byte: ... }",
                 "t.yaml:16:11: sites[0].routes[3].proxy.idle_timeout: 'idle_timeout' applies only to a proxy to an"
-                        + " upstream URL; set it on the cluster: clusters.api.timeouts.idle",
+                        + " upstream URL; set it on the cluster: clusters.api.timeouts.idle, or for this route only:"
+                        + " timeouts: { idle: ... }",
                 "t.yaml:17:11: sites[0].routes[3].proxy.max_idle_per_loop: 'max_idle_per_loop' applies only to a"
                         + " proxy to an upstream URL; set it on the cluster: clusters.api.pool.max_idle",
                 "t.yaml:18:11: sites[0].routes[3].proxy.load_balancing: unknown key here; 'load_balancing' belongs"
                         + " under 'clusters.<name>'; expected one of: upstream, cluster, split, mirror,"
                         + " connect_timeout, response_timeout, idle_timeout, preserve_host, strip_prefix,"
-                        + " set_headers, max_idle_per_loop",
+                        + " set_headers, max_idle_per_loop, timeouts, streaming, websocket",
                 "t.yaml:21:11: sites[0].routes[4].proxy.response_timeout: 'response_timeout' applies only to a proxy"
                         + " to an upstream URL; set it on the clusters of the split, e.g."
-                        + " clusters.shadow.timeouts.first_byte",
+                        + " clusters.shadow.timeouts.first_byte, or for this route only: timeouts: { first_byte: ... }",
                 "t.yaml:22:18: sites[0].routes[5].proxy.clustr: unknown key; did you mean 'cluster'? expected one"
                         + " of: upstream, cluster, split, mirror, connect_timeout, response_timeout, idle_timeout,"
-                        + " preserve_host, strip_prefix, set_headers, max_idle_per_loop",
+                        + " preserve_host, strip_prefix, set_headers, max_idle_per_loop, timeouts, streaming, websocket",
                 "t.yaml:23:9: sites[0].routes[6].cluster: unknown key here; 'cluster' belongs under 'proxy';"
                         + " expected one of: name, path, regex, methods, headers, error_pages, static, proxy,"
                         + " respond, redirect");

@@ -212,7 +212,7 @@ class ProxyHandlerTest {
         RawClient c = client(s);
         RawClient.Response r = c.send("GET /api/x HTTP/1.1\r\nHost: example.test\r\n"
                 + "Connection: keep-alive, X-Custom-Hop\r\nX-Custom-Hop: 1\r\nKeep-Alive: timeout=5\r\n"
-                + "Proxy-Connection: keep-alive\r\nTE: trailers, deflate\r\nUpgrade: websocket\r\n"
+                + "Proxy-Connection: keep-alive\r\nTE: trailers, deflate\r\nUpgrade: h2c\r\n"
                 + "Proxy-Authorization: Basic Zm9vOmJhcg==\r\nX-Keep: yes\r\n\r\n").read();
         assertThat(r.status).isEqualTo(200);
         assertThat(r.bodyText()).isEqualTo("ok");

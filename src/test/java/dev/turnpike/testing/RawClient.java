@@ -138,6 +138,11 @@ public final class RawClient implements AutoCloseable {
         }
     }
 
+    /** The connection's input, for reading past a response (a tunnel); bytes already buffered come first. */
+    public InputStream input() {
+        return in;
+    }
+
     /** Everything until the server closes. */
     public byte[] readToEnd() throws IOException {
         return in.readAllBytes();
