@@ -63,8 +63,18 @@ public final class TlsListener implements AutoCloseable {
     private static final Duration OCSP_MAX_BACKOFF = Duration.ofHours(1);
     /** TLS 1.3 tickets may not live longer than 7 days (RFC 8446 section 4.6.1). */
     private static final Duration MAX_SESSION_LIFETIME = Duration.ofDays(7);
+    static final String REJECT_RENEGOTIATION = "jdk.tls.rejectClientInitiatedRenegotiation";
 
     private static volatile HttpClient ocspClient;
+
+    static {
+        // The JDK engine lets a TLS 1.2 client renegotiate whenever it likes: a cheap way to make the server do a
+        // full handshake's work again and again (BoringSSL refuses it). The JDK reads this once, when the JVM's
+        // first server-side handshake begins, which is after this class is initialised. An explicit -D wins.
+        if (System.getProperty(REJECT_RENEGOTIATION) == null) {
+            System.setProperty(REJECT_RENEGOTIATION, "true");
+        }
+    }
 
     private final ListenerConfig listener;
     private final TlsConfig config;

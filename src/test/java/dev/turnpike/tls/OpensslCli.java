@@ -52,6 +52,42 @@ final class OpensslCli {
     }
 
     /**
+     * Connects with TLS 1.2, asks to renegotiate (s_client's R command), then sends a request; returns the output.
+     */
+    static Result renegotiate(int port, String serverName, Path caFile) throws Exception {
+        List<String> cmd = List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port, "-tls1_2", "-servername",
+                serverName, "-CAfile", caFile.toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try (InputStream in = p.getInputStream()) {
+                in.transferTo(out);
+            } catch (Exception e) {
+                // process killed
+            }
+        });
+        var stdin = p.getOutputStream();
+        Thread.sleep(1500); // s_client reads commands only once the handshake is done
+        stdin.write("R\n".getBytes(StandardCharsets.US_ASCII));
+        stdin.flush();
+        Thread.sleep(1500);
+        try {
+            stdin.write(("GET / HTTP/1.1\r\nHost: " + serverName + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            stdin.flush();
+            Thread.sleep(1500); // s_client quits at the end of its input: give the answer time to arrive first
+            stdin.close();
+        } catch (java.io.IOException e) {
+            // the server already closed the connection
+        }
+        if (!p.waitFor(20, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+        reader.join(2000);
+        return new Result(p.isAlive() ? -1 : p.exitValue(), out.toString(StandardCharsets.ISO_8859_1));
+    }
+
+    /**
      * A TLS client connection that sends one HTTP request and reads the answer (so TLS 1.3 session tickets,
      * which arrive after the handshake, are received); {@code extra} adds options such as -tls1_1 or -sess_out.
      */

@@ -218,6 +218,19 @@ class TlsListenerIT {
         }
     }
 
+    /** testssl.sh rates client-initiated renegotiation HIGH (a denial-of-service lever); the JDK allows it. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"openssl", "jdk"})
+    void clientInitiatedRenegotiationIsRefused(String engine) throws Exception {
+        assumeThat(OpensslCli.available()).as("openssl command line tool").isTrue();
+        pki.server(TestPki.KeyType.EC, "reneg.test").write(dir, "s", TestPki.KeyFormat.PKCS8);
+        try (Fixture f = Fixture.start(yaml(engine, "cert: s.pem\nkey: s.key\n"), whoami(), dir)) {
+            OpensslCli.Result r = OpensslCli.renegotiate(f.port(), "reneg.test", ca());
+            assertThat(r.output()).contains("Verify return code: 0 (ok)").contains("RENEGOTIATING");
+            assertThat(r.output()).as(r.output()).doesNotContain("HTTP/1.1 200");
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"openssl", "jdk"})
     void tls12OffersOnlyForwardSecretAeadSuitesByDefault(String engine) throws Exception {
