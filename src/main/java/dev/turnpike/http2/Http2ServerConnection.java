@@ -39,6 +39,8 @@ public final class Http2ServerConnection extends ChannelDuplexHandler implements
     private final long firstStreamNanos;
     private final long idleNanos;
 
+    private final StreamTimers streamTimers;
+
     private ChannelHandlerContext ctx;
     private boolean hadStream;
     /** When the connection last had no open stream; 0 while it has some. */
@@ -51,6 +53,12 @@ public final class Http2ServerConnection extends ChannelDuplexHandler implements
         this.connectionWindow = listener.http2().connectionWindowSize();
         this.firstStreamNanos = listener.timeouts().requestHead().toNanos();
         this.idleNanos = listener.timeouts().keepAlive().toNanos();
+        this.streamTimers = new StreamTimers(Math.min(listener.http2().flowControlTimeout().toNanos(),
+                listener.timeouts().requestBody().toNanos()));
+    }
+
+    StreamTimers streamTimers() {
+        return streamTimers;
     }
 
     @Override
@@ -98,6 +106,7 @@ public final class Http2ServerConnection extends ChannelDuplexHandler implements
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         cancelTimer();
+        streamTimers.close();
         super.channelInactive(ctx);
     }
 

@@ -48,7 +48,6 @@ import io.netty.handler.stream.ChunkedInput;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,7 +73,7 @@ import java.util.function.Supplier;
  * {@code timeouts.request_body} (while the handler wants it) gets 408 or a reset.
  */
 final class Http2StreamTransport extends ChannelInboundHandlerAdapter
-        implements ExchangeTransport, ChannelFutureListener, Runnable {
+        implements ExchangeTransport, ChannelFutureListener {
     private static final Logger LOG = LoggerFactory.getLogger(Http2StreamTransport.class);
 
     /** Body bytes buffered for a handler that has not subscribed yet before reading the stream pauses. */
@@ -112,14 +111,16 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     private int pendingWrites;
     private long lastProgress;
 
-    // timer: one task per stream, re-armed lazily
+    // timeouts, checked by the connection's sweep
+    private final StreamTimers timers;
+    /** Where this stream is in {@link StreamTimers}, or -1 when it is not watched. */
+    int timerIndex = -1;
     private long bodyDeadline;
     private boolean bodyTimerOn;
-    private ScheduledFuture<?> timer;
-    private long timerAt;
 
-    Http2StreamTransport(Supplier<HttpServices> services, ListenerConfig listener, String scheme) {
+    Http2StreamTransport(Supplier<HttpServices> services, ListenerConfig listener, String scheme, StreamTimers timers) {
         this.services = services;
+        this.timers = timers;
         this.limits = listener.limits();
         this.scheme = scheme;
         this.bodyTimeoutNanos = listener.timeouts().requestBody().toNanos();
@@ -175,7 +176,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        cancelTimer();
+        timers.unwatch(this);
         Exchange ex = current;
         BodySink s = sink;
         sink = null;
@@ -655,7 +656,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         if (!f.isDone()) {
             if (pendingWrites++ == 0) {
                 lastProgress = System.nanoTime();
-                armTimer(lastProgress + flowTimeoutNanos);
+                timers.watch(this, ctx.executor());
             }
             f.addListener(this);
         }
@@ -680,43 +681,25 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         }
     };
 
-    // ---- timer ---------------------------------------------------------------------------------------------------
+    // ---- timeouts -----------------------------------------------------------------------------------------------
 
     private void armBodyTimer() {
         bodyTimerOn = true;
         bodyDeadline = System.nanoTime() + bodyTimeoutNanos;
-        armTimer(bodyDeadline);
+        timers.watch(this, ctx.executor());
     }
 
-    private void armTimer(long at) {
-        if (timer != null && at - timerAt >= 0) {
-            return; // the scheduled check comes first and re-arms
-        }
-        if (timer != null) {
-            timer.cancel(false);
-        }
-        timerAt = at;
-        timer = ctx.executor().schedule(this, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
-    }
-
-    private void cancelTimer() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
-        }
-    }
-
-    @Override
-    public void run() {
-        timer = null;
+    /**
+     * Called by the connection's sweep: acts on an expired timeout; returns whether the stream still has
+     * something to time.
+     */
+    boolean checkTimeouts(long now) {
         if (!ctx.channel().isActive()) {
-            return;
+            return false;
         }
-        long now = System.nanoTime();
-        long next = Long.MAX_VALUE;
+        boolean timing = false;
         if (pendingWrites > 0) {
-            long due = lastProgress + flowTimeoutNanos;
-            if (now - due >= 0) {
+            if (now - (lastProgress + flowTimeoutNanos) >= 0) {
                 LOG.debug("stream {}: the client took nothing for {} ms", streamId(),
                         TimeUnit.NANOSECONDS.toMillis(flowTimeoutNanos));
                 Exchange ex = current;
@@ -725,19 +708,17 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
                 } else {
                     reset(Http2Error.CANCEL, null);
                 }
-                return;
+                return false;
             }
-            next = due;
+            timing = true;
         }
         if (bodyTimerOn && !bodyPaused && !requestComplete) {
             if (now - bodyDeadline >= 0) {
                 failBody(HttpResponseStatus.REQUEST_TIMEOUT, "The request body was not received in time.");
-                return;
+                return false;
             }
-            next = Math.min(next, bodyDeadline);
+            timing = true;
         }
-        if (next != Long.MAX_VALUE) {
-            armTimer(next);
-        }
+        return timing;
     }
 }
