@@ -99,6 +99,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     private boolean bodyless;
     private boolean expectContinue;
     private boolean dispatchPending;
+    private boolean resetByPeer;
     private BodySink sink;
     private ArrayDeque<HttpContent> bodyBuffer;
     private long bodyBuffered;
@@ -136,7 +137,9 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof Http2HeadersFrame headers) {
+        if (resetByPeer) {
+            ReferenceCountUtil.release(msg);
+        } else if (msg instanceof Http2HeadersFrame headers) {
             onHeaders(headers);
         } else if (msg instanceof Http2DataFrame data) {
             onData(data);
@@ -157,9 +160,13 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof Http2ResetFrame reset) {
-            // The client cancelled the stream: close now, even if reading is paused with frames still queued.
+            // The client cancelled the stream. The codec closes it right after this, and the channel follows once
+            // its queued frames are read: reading goes on (dropping them) so that happens even if the body was
+            // paused. Closing the channel here instead would answer the reset with one, which RFC 9113 forbids.
             LOG.debug("stream {} reset by the client: {}", streamId(), reset.errorCode());
-            ctx.close();
+            resetByPeer = true;
+            releaseBuffered(); // the handler hears of it when the channel closes (BodySink.onError, onAbort)
+            ctx.channel().config().setAutoRead(true);
         }
         ReferenceCountUtil.release(evt);
     }

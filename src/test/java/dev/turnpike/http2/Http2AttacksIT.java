@@ -132,6 +132,21 @@ class Http2AttacksIT {
     }
 
     @Test
+    void aClientResetAbortsTheExchangeAndIsNotAnsweredWithAReset() throws Exception {
+        try (H2Client c = H2Client.connect(f.port())) {
+            int abortsBefore = stuck.aborts.get();
+            int id = c.send(H2Client.request("POST", "/stuck"), false);
+            c.data(id, new byte[100], false);
+            Thread.sleep(100);
+            c.rst(id, Http2Error.CANCEL);
+            assertThat(c.response(c.get("/hello")).status()).isEqualTo(200);
+            Http2MalformedIT.waitFor(() -> stuck.aborts.get() > abortsBefore);
+            assertThat(stuck.aborts.get()).isEqualTo(abortsBefore + 1);
+            assertThat(c.frames).noneMatch(frame -> frame.startsWith("RST " + id + " "));
+        }
+    }
+
+    @Test
     void continuationFloodGetsGoAway() throws Exception {
         try (Honest honest = new Honest(); H2Client attacker = H2Client.connect(f.port())) {
             int id = attacker.nextStreamId();
