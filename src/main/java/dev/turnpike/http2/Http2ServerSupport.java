@@ -84,12 +84,11 @@ public final class Http2ServerSupport {
         ListenerConfig.Http2 cfg = listener.http2();
         Http2FrameCodec codec = ServerCodecBuilder.build(cfg, services.get().requestIdHeader());
         Http2ServerConnection connection = new Http2ServerConnection(codec, listener);
-        StreamTimers timers = connection.streamTimers();
         ChannelHandler streams = new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
                 stream.config().setAllocator(stream.parent().config().getAllocator());
-                stream.pipeline().addLast(STREAM, new Http2StreamTransport(services, listener, scheme, timers));
+                stream.pipeline().addLast(STREAM, new Http2StreamTransport(services, listener, scheme, connection));
             }
         };
         Http2MultiplexHandler multiplex = new Http2MultiplexHandler(streams);

@@ -8,6 +8,7 @@ import dev.turnpike.http.ExchangeTransport;
 import dev.turnpike.http.HttpServices;
 import dev.turnpike.http.RequestBodyException;
 import dev.turnpike.http.RequestTarget;
+import dev.turnpike.metrics.ListenerMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufHolder;
 import io.netty.buffer.Unpooled;
@@ -55,6 +56,7 @@ import java.net.InetSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -89,8 +91,12 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     private final long flowTimeoutNanos;
 
     private ChannelHandlerContext ctx;
+    private ListenerMetrics listenerMetrics = ListenerMetrics.NONE;
     private Exchange current;
-    private boolean logged;
+    /** Whether {@link #current} is over for the access log, metrics and its snapshot (exactly once). */
+    private boolean over;
+    /** Where this stream is in its connection's list of exchanges in flight, or -1. */
+    int liveIndex = -1;
     private boolean headRequest;
 
     // request
@@ -119,9 +125,13 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     private long bodyDeadline;
     private boolean bodyTimerOn;
 
-    Http2StreamTransport(Supplier<HttpServices> services, ListenerConfig listener, String scheme, StreamTimers timers) {
+    private final Http2ServerConnection connection;
+
+    Http2StreamTransport(Supplier<HttpServices> services, ListenerConfig listener, String scheme,
+                         Http2ServerConnection connection) {
         this.services = services;
-        this.timers = timers;
+        this.connection = connection;
+        this.timers = connection.streamTimers();
         this.limits = listener.limits();
         this.scheme = scheme;
         this.bodyTimeoutNanos = listener.timeouts().requestBody().toNanos();
@@ -131,6 +141,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        this.listenerMetrics = ListenerMetrics.of(ctx.channel().parent());
     }
 
     // ---- inbound ---------------------------------------------------------------------------------------------
@@ -196,7 +207,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
             if (!ex.isFinished()) {
                 ex.transportClosed();
             }
-            logExchange(ex);
+            exchangeOver(ex);
         }
         ctx.fireChannelInactive();
     }
@@ -225,6 +236,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
 
     private void onData(Http2DataFrame frame) {
         ByteBuf content = frame.content();
+        listenerMetrics.requestBodyBytes(content.readableBytes());
         if (current == null || requestComplete) {
             content.release(); // not possible through the codec: DATA before HEADERS or after END_STREAM
             return;
@@ -267,6 +279,8 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
                 RequestTarget.hostOf(authority != null ? authority.toString() : req.headers().get(HttpHeaderNames.HOST)),
                 scheme, (InetSocketAddress) parent.remoteAddress(), (InetSocketAddress) parent.localAddress());
         current = ex;
+        svc.tracker().started(ex);
+        connection.started(this);
         if (!endStream) {
             armBodyTimer();
         }
@@ -590,7 +604,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         if (ex != current) {
             return;
         }
-        logExchange(ex);
+        exchangeOver(ex);
         if (!success || !ctx.channel().isActive()) {
             ctx.close();
             return;
@@ -606,20 +620,36 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         // Otherwise both sides have ended the stream: the codec closes it, and with it this channel.
     }
 
-    private void logExchange(Exchange ex) {
-        if (logged) {
+    /**
+     * The exchange is over (answered, aborted, or its stream gone): metrics, access log, and its snapshot's and
+     * connection's count of exchanges in flight, once however it ended.
+     */
+    private void exchangeOver(Exchange ex) {
+        if (over) {
             return;
         }
-        logged = true;
+        over = true;
+        connection.ended(this);
+        ex.recordMetrics(listenerMetrics);
         AccessLog log = ex.services().accessLog();
-        if (log == AccessLog.NONE) {
-            return;
+        if (log != AccessLog.NONE) {
+            try {
+                log.log(ex.toAccessLogEntry());
+            } catch (RuntimeException e) {
+                LOG.warn("access log failed", e);
+            }
         }
-        try {
-            log.log(ex.toAccessLogEntry());
-        } catch (RuntimeException e) {
-            LOG.warn("access log failed", e);
+        ex.services().tracker().ended(ex);
+    }
+
+    /** Aborts the exchange in flight if {@code test} accepts it; returns whether it did. On the event loop. */
+    boolean abortExchangeIf(Predicate<Exchange> test) {
+        Exchange ex = current;
+        if (ex != null && !ex.isFinished() && test.test(ex)) {
+            ex.abort();
+            return true;
         }
+        return false;
     }
 
     /** Ends the stream with RST_STREAM {@code error}; the codec closes it and this channel follows. */
