@@ -7,7 +7,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponse;
 
 /**
- * What a protocol connection (HTTP/1.1 now, an HTTP/2 stream later) provides to the exchange it carries.
+ * What a protocol connection (an HTTP/1.1 connection, an HTTP/2 stream) provides to the exchange it carries.
  * Implemented by the connection handler; handlers never see it, they talk to {@link Exchange}.
  */
 public interface ExchangeTransport {

@@ -1,6 +1,8 @@
 package dev.turnpike.http2;
 
 import dev.turnpike.config.ListenerConfig;
+import dev.turnpike.http.Exchange;
+import dev.turnpike.metrics.ListenerMetrics;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2Connection;
@@ -15,7 +17,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * The connection-level part of an HTTP/2 connection, after the multiplexer: the connection's flow-control
@@ -39,6 +44,11 @@ public final class Http2ServerConnection extends ChannelDuplexHandler implements
     private final long firstStreamNanos;
     private final long idleNanos;
 
+    private final StreamTimers streamTimers;
+    /** The streams whose exchange is in flight, for a reload's grace period ({@link #abortExchangesIf}). */
+    private final ArrayList<Http2StreamTransport> live = new ArrayList<>();
+    private ListenerMetrics metrics = ListenerMetrics.NONE;
+
     private ChannelHandlerContext ctx;
     private boolean hadStream;
     /** When the connection last had no open stream; 0 while it has some. */
@@ -51,11 +61,54 @@ public final class Http2ServerConnection extends ChannelDuplexHandler implements
         this.connectionWindow = listener.http2().connectionWindowSize();
         this.firstStreamNanos = listener.timeouts().requestHead().toNanos();
         this.idleNanos = listener.timeouts().keepAlive().toNanos();
+        this.streamTimers = new StreamTimers(Math.min(listener.http2().flowControlTimeout().toNanos(),
+                listener.timeouts().requestBody().toNanos()));
+    }
+
+    StreamTimers streamTimers() {
+        return streamTimers;
+    }
+
+    void started(Http2StreamTransport stream) {
+        if (stream.liveIndex < 0) {
+            stream.liveIndex = live.size();
+            live.add(stream);
+        }
+    }
+
+    void ended(Http2StreamTransport stream) {
+        int i = stream.liveIndex;
+        if (i < 0) {
+            return;
+        }
+        stream.liveIndex = -1;
+        Http2StreamTransport last = live.removeLast();
+        if (last != stream) {
+            live.set(i, last);
+            last.liveIndex = i;
+        }
+    }
+
+    /**
+     * Aborts the exchanges in flight that {@code test} accepts (a reload's grace period ended for their route):
+     * their streams are reset; the connection and its other streams go on. Must run on the connection's event loop.
+     *
+     * @return how many were aborted
+     */
+    public int abortExchangesIf(Predicate<Exchange> test) {
+        int aborted = 0;
+        for (Http2StreamTransport s : List.copyOf(live)) {
+            if (s.abortExchangeIf(test)) {
+                aborted++;
+            }
+        }
+        return aborted;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) throws Http2Exception {
         this.ctx = ctx;
+        this.metrics = ListenerMetrics.of(ctx.channel());
         Http2Connection connection = codec.connection();
         // The connection window starts at 65535 whatever the settings say (RFC 9113 section 6.9.2): widen it.
         Http2LocalFlowController flow = connection.local().flowController();
@@ -76,7 +129,13 @@ public final class Http2ServerConnection extends ChannelDuplexHandler implements
             }
 
             @Override
+            public void onStreamActive(Http2Stream stream) {
+                metrics.http2StreamOpened();
+            }
+
+            @Override
             public void onStreamClosed(Http2Stream stream) {
+                metrics.http2StreamClosed();
                 if (connection.numActiveStreams() == 0) {
                     idleSince = System.nanoTime();
                 }
@@ -98,6 +157,7 @@ public final class Http2ServerConnection extends ChannelDuplexHandler implements
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         cancelTimer();
+        streamTimers.close();
         super.channelInactive(ctx);
     }
 

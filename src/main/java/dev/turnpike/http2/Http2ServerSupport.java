@@ -82,16 +82,16 @@ public final class Http2ServerSupport {
     private static Http2FrameCodec addHandlers(ChannelPipeline p, String after, Supplier<HttpServices> services,
                                                ListenerConfig listener, String scheme) {
         ListenerConfig.Http2 cfg = listener.http2();
-        Http2FrameCodec codec = ServerCodecBuilder.build(cfg);
+        Http2FrameCodec codec = ServerCodecBuilder.build(cfg, services.get().requestIdHeader());
+        Http2ServerConnection connection = new Http2ServerConnection(codec, listener);
         ChannelHandler streams = new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
                 stream.config().setAllocator(stream.parent().config().getAllocator());
-                stream.pipeline().addLast(STREAM, new Http2StreamTransport(services, listener, scheme));
+                stream.pipeline().addLast(STREAM, new Http2StreamTransport(services, listener, scheme, connection));
             }
         };
         Http2MultiplexHandler multiplex = new Http2MultiplexHandler(streams);
-        Http2ServerConnection connection = new Http2ServerConnection(codec, listener);
         if (after == null) {
             p.addLast(CODEC, codec).addLast(MULTIPLEX, multiplex).addLast(CONNECTION, connection);
         } else {

@@ -49,7 +49,6 @@ import io.netty.handler.stream.ChunkedInput;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,6 +56,7 @@ import java.net.InetSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -75,7 +75,7 @@ import java.util.function.Supplier;
  * {@code timeouts.request_body} (while the handler wants it) gets 408 or a reset.
  */
 final class Http2StreamTransport extends ChannelInboundHandlerAdapter
-        implements ExchangeTransport, ChannelFutureListener, Runnable {
+        implements ExchangeTransport, ChannelFutureListener {
     private static final Logger LOG = LoggerFactory.getLogger(Http2StreamTransport.class);
 
     /** Body bytes buffered for a handler that has not subscribed yet before reading the stream pauses. */
@@ -91,8 +91,12 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     private final long flowTimeoutNanos;
 
     private ChannelHandlerContext ctx;
+    private ListenerMetrics listenerMetrics = ListenerMetrics.NONE;
     private Exchange current;
-    private boolean logged;
+    /** Whether {@link #current} is over for the access log, metrics and its snapshot (exactly once). */
+    private boolean over;
+    /** Where this stream is in its connection's list of exchanges in flight, or -1. */
+    int liveIndex = -1;
     private boolean headRequest;
 
     // request
@@ -101,6 +105,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     private boolean bodyless;
     private boolean expectContinue;
     private boolean dispatchPending;
+    private boolean resetByPeer;
     private BodySink sink;
     private ArrayDeque<HttpContent> bodyBuffer;
     private long bodyBuffered;
@@ -113,14 +118,20 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     private int pendingWrites;
     private long lastProgress;
 
-    // timer: one task per stream, re-armed lazily
+    // timeouts, checked by the connection's sweep
+    private final StreamTimers timers;
+    /** Where this stream is in {@link StreamTimers}, or -1 when it is not watched. */
+    int timerIndex = -1;
     private long bodyDeadline;
     private boolean bodyTimerOn;
-    private ScheduledFuture<?> timer;
-    private long timerAt;
 
-    Http2StreamTransport(Supplier<HttpServices> services, ListenerConfig listener, String scheme) {
+    private final Http2ServerConnection connection;
+
+    Http2StreamTransport(Supplier<HttpServices> services, ListenerConfig listener, String scheme,
+                         Http2ServerConnection connection) {
         this.services = services;
+        this.connection = connection;
+        this.timers = connection.streamTimers();
         this.limits = listener.limits();
         this.scheme = scheme;
         this.bodyTimeoutNanos = listener.timeouts().requestBody().toNanos();
@@ -130,13 +141,16 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        this.listenerMetrics = ListenerMetrics.of(ctx.channel().parent());
     }
 
     // ---- inbound ---------------------------------------------------------------------------------------------
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof Http2HeadersFrame headers) {
+        if (resetByPeer) {
+            ReferenceCountUtil.release(msg);
+        } else if (msg instanceof Http2HeadersFrame headers) {
             onHeaders(headers);
         } else if (msg instanceof Http2DataFrame data) {
             onData(data);
@@ -157,9 +171,13 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof Http2ResetFrame reset) {
-            // The client cancelled the stream: close now, even if reading is paused with frames still queued.
+            // The client cancelled the stream. The codec closes it right after this, and the channel follows once
+            // its queued frames are read: reading goes on (dropping them) so that happens even if the body was
+            // paused. Closing the channel here instead would answer the reset with one, which RFC 9113 forbids.
             LOG.debug("stream {} reset by the client: {}", streamId(), reset.errorCode());
-            ctx.close();
+            resetByPeer = true;
+            releaseBuffered(); // the handler hears of it when the channel closes (BodySink.onError, onAbort)
+            ctx.channel().config().setAutoRead(true);
         }
         ReferenceCountUtil.release(evt);
     }
@@ -176,7 +194,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        cancelTimer();
+        timers.unwatch(this);
         Exchange ex = current;
         BodySink s = sink;
         sink = null;
@@ -189,7 +207,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
             if (!ex.isFinished()) {
                 ex.transportClosed();
             }
-            logExchange(ex);
+            exchangeOver(ex);
         }
         ctx.fireChannelInactive();
     }
@@ -218,6 +236,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
 
     private void onData(Http2DataFrame frame) {
         ByteBuf content = frame.content();
+        listenerMetrics.requestBodyBytes(content.readableBytes());
         if (current == null || requestComplete) {
             content.release(); // not possible through the codec: DATA before HEADERS or after END_STREAM
             return;
@@ -260,8 +279,8 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
                 RequestTarget.hostOf(authority != null ? authority.toString() : req.headers().get(HttpHeaderNames.HOST)),
                 scheme, (InetSocketAddress) parent.remoteAddress(), (InetSocketAddress) parent.localAddress());
         current = ex;
-        svc.tracker().started(ex); // a reload retires this snapshot only after the exchange ends
-        ListenerMetrics.of(parent).http2StreamOpened();
+        svc.tracker().started(ex);
+        connection.started(this);
         if (!endStream) {
             armBodyTimer();
         }
@@ -580,6 +599,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         return null;
     }
 
+
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         Exchange ex = current;
@@ -595,7 +615,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         if (ex != current) {
             return;
         }
-        logExchange(ex);
+        exchangeOver(ex);
         if (!success || !ctx.channel().isActive()) {
             ctx.close();
             return;
@@ -611,14 +631,17 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         // Otherwise both sides have ended the stream: the codec closes it, and with it this channel.
     }
 
-    private void logExchange(Exchange ex) {
-        if (logged) {
+    /**
+     * The exchange is over (answered, aborted, or its stream gone): metrics, access log, and its snapshot's and
+     * connection's count of exchanges in flight, once however it ended.
+     */
+    private void exchangeOver(Exchange ex) {
+        if (over) {
             return;
         }
-        logged = true;
-        ListenerMetrics metrics = ListenerMetrics.of(ctx.channel().parent());
-        metrics.http2StreamClosed();
-        ex.recordMetrics(metrics);
+        over = true;
+        connection.ended(this);
+        ex.recordMetrics(listenerMetrics);
         AccessLog log = ex.services().accessLog();
         if (log != AccessLog.NONE) {
             try {
@@ -628,6 +651,16 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
             }
         }
         ex.services().tracker().ended(ex);
+    }
+
+    /** Aborts the exchange in flight if {@code test} accepts it; returns whether it did. On the event loop. */
+    boolean abortExchangeIf(Predicate<Exchange> test) {
+        Exchange ex = current;
+        if (ex != null && !ex.isFinished() && test.test(ex)) {
+            ex.abort();
+            return true;
+        }
+        return false;
     }
 
     /** Ends the stream with RST_STREAM {@code error}; the codec closes it and this channel follows. */
@@ -671,7 +704,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         if (!f.isDone()) {
             if (pendingWrites++ == 0) {
                 lastProgress = System.nanoTime();
-                armTimer(lastProgress + flowTimeoutNanos);
+                timers.watch(this, ctx.executor());
             }
             f.addListener(this);
         }
@@ -696,43 +729,25 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         }
     };
 
-    // ---- timer ---------------------------------------------------------------------------------------------------
+    // ---- timeouts -----------------------------------------------------------------------------------------------
 
     private void armBodyTimer() {
         bodyTimerOn = true;
         bodyDeadline = System.nanoTime() + bodyTimeoutNanos;
-        armTimer(bodyDeadline);
+        timers.watch(this, ctx.executor());
     }
 
-    private void armTimer(long at) {
-        if (timer != null && at - timerAt >= 0) {
-            return; // the scheduled check comes first and re-arms
-        }
-        if (timer != null) {
-            timer.cancel(false);
-        }
-        timerAt = at;
-        timer = ctx.executor().schedule(this, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
-    }
-
-    private void cancelTimer() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
-        }
-    }
-
-    @Override
-    public void run() {
-        timer = null;
+    /**
+     * Called by the connection's sweep: acts on an expired timeout; returns whether the stream still has
+     * something to time.
+     */
+    boolean checkTimeouts(long now) {
         if (!ctx.channel().isActive()) {
-            return;
+            return false;
         }
-        long now = System.nanoTime();
-        long next = Long.MAX_VALUE;
+        boolean timing = false;
         if (pendingWrites > 0) {
-            long due = lastProgress + flowTimeoutNanos;
-            if (now - due >= 0) {
+            if (now - (lastProgress + flowTimeoutNanos) >= 0) {
                 LOG.debug("stream {}: the client took nothing for {} ms", streamId(),
                         TimeUnit.NANOSECONDS.toMillis(flowTimeoutNanos));
                 Exchange ex = current;
@@ -741,19 +756,17 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
                 } else {
                     reset(Http2Error.CANCEL, null);
                 }
-                return;
+                return false;
             }
-            next = due;
+            timing = true;
         }
         if (bodyTimerOn && !bodyPaused && !requestComplete) {
             if (now - bodyDeadline >= 0) {
                 failBody(HttpResponseStatus.REQUEST_TIMEOUT, "The request body was not received in time.");
-                return;
+                return false;
             }
-            next = Math.min(next, bodyDeadline);
+            timing = true;
         }
-        if (next != Long.MAX_VALUE) {
-            armTimer(next);
-        }
+        return timing;
     }
 }

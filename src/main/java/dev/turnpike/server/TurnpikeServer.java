@@ -631,6 +631,10 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
                 if (h != null && h.abortExchangeIf(stale)) {
                     closed.incrementAndGet();
                 }
+                Http2ServerConnection h2 = h == null ? ch.pipeline().get(Http2ServerConnection.class) : null;
+                if (h2 != null) {
+                    closed.addAndGet(h2.abortExchangesIf(stale));
+                }
             }
             if (loops.decrementAndGet() == 0 && closed.get() > 0) {
                 LOG.atInfo().addKeyValue("event", "reload_grace_over").addKeyValue("closed", closed.get())
