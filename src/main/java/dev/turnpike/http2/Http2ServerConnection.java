@@ -1,6 +1,7 @@
 package dev.turnpike.http2;
 
 import dev.turnpike.config.ListenerConfig;
+import dev.turnpike.http.Exchange;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2Connection;
@@ -15,7 +16,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * The connection-level part of an HTTP/2 connection, after the multiplexer: the connection's flow-control
@@ -117,6 +122,33 @@ public final class Http2ServerConnection extends ChannelDuplexHandler implements
             LOG.warn("closing HTTP/2 connection from {} after an unexpected error", ctx.channel().remoteAddress(), cause);
         }
         ctx.close();
+    }
+
+    /** The streams of this connection that carry an exchange now; touched on the connection's event loop only. */
+    private final Set<Http2StreamTransport> streams = new HashSet<>();
+
+    void streamOpened(Http2StreamTransport s) {
+        streams.add(s);
+    }
+
+    void streamClosed(Http2StreamTransport s) {
+        streams.remove(s);
+    }
+
+    /**
+     * Resets the streams whose exchange {@code test} accepts (a reload's grace period ended for their route); the
+     * connection and its other streams carry on. Must run on the connection's event loop.
+     *
+     * @return how many were reset
+     */
+    public int abortExchangesIf(Predicate<Exchange> test) {
+        int n = 0;
+        for (Http2StreamTransport s : List.copyOf(streams)) {
+            if (s.abortExchangeIf(test)) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /**

@@ -57,6 +57,7 @@ import java.net.InetSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -91,6 +92,8 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     private final long flowTimeoutNanos;
 
     private ChannelHandlerContext ctx;
+    /** The connection this stream belongs to, told while the stream carries an exchange. */
+    private Http2ServerConnection connection;
     private Exchange current;
     private boolean logged;
     private boolean headRequest;
@@ -262,6 +265,10 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         current = ex;
         svc.tracker().started(ex); // a reload retires this snapshot only after the exchange ends
         ListenerMetrics.of(parent).http2StreamOpened();
+        connection = parent.pipeline().get(Http2ServerConnection.class);
+        if (connection != null) {
+            connection.streamOpened(this); // so that a reload's grace period can find the exchange
+        }
         if (!endStream) {
             armBodyTimer();
         }
@@ -628,6 +635,22 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
             }
         }
         ex.services().tracker().ended(ex);
+        if (connection != null) {
+            connection.streamClosed(this);
+        }
+    }
+
+    /**
+     * Aborts the exchange in flight if {@code test} accepts it (a reload's grace period ended for its route): the
+     * stream is reset, the connection carries on. On the connection's event loop.
+     */
+    boolean abortExchangeIf(Predicate<Exchange> test) {
+        Exchange ex = current;
+        if (ex != null && !ex.isFinished() && test.test(ex)) {
+            ex.abort();
+            return true;
+        }
+        return false;
     }
 
     /** Ends the stream with RST_STREAM {@code error}; the codec closes it and this channel follows. */
