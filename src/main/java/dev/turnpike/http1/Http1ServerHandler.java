@@ -273,18 +273,23 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     }
 
     /**
-     * Aborts the exchange in flight if {@code test} accepts it (a reload's grace period ended for its route): the
-     * connection is closed, so the client sees the response cut. Must run on the connection's event loop.
+     * Ends the exchange in flight if {@code test} accepts it (a reload's grace period ended for its route): the
+     * connection is closed, so the client sees the response cut; a tunnel (a WebSocket) is told to go away, as on
+     * shutdown, and ends with its own close handshake. Must run on the connection's event loop.
      *
-     * @return whether an exchange was aborted
+     * @return whether an exchange was ended
      */
     public boolean abortExchangeIf(Predicate<Exchange> test) {
         Exchange ex = current;
-        if (ex != null && !ex.isFinished() && test.test(ex)) {
-            ex.abort();
-            return true;
+        if (ex == null || (!tunnel && ex.isFinished()) || !test.test(ex)) {
+            return false;
         }
-        return false;
+        if (tunnel) {
+            drain(); // GOING_AWAY, once
+        } else {
+            ex.abort();
+        }
+        return true;
     }
 
     // ---- inbound -----------------------------------------------------------------------------------------

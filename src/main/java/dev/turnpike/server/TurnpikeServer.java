@@ -627,12 +627,11 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
         AtomicInteger loops = new AtomicInteger(byLoop.size());
         byLoop.forEach((loop, channels) -> loop.execute(() -> {
             for (Channel ch : channels) {
-                Http1ServerHandler h = ch.pipeline().get(Http1ServerHandler.class);
-                if (h != null && h.abortExchangeIf(stale)) {
+                Http1ServerHandler h1 = ch.pipeline().get(Http1ServerHandler.class);
+                Http2ServerConnection h2 = h1 == null ? ch.pipeline().get(Http2ServerConnection.class) : null;
+                if (h1 != null && h1.abortExchangeIf(stale)) {
                     closed.incrementAndGet();
-                }
-                Http2ServerConnection h2 = h == null ? ch.pipeline().get(Http2ServerConnection.class) : null;
-                if (h2 != null) {
+                } else if (h2 != null) {
                     closed.addAndGet(h2.abortExchangesIf(stale));
                 }
             }

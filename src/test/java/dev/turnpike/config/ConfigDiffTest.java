@@ -148,4 +148,17 @@ class ConfigDiffTest {
                 .doesNotContain(body).contains("<2000 bytes, sha256 ");
         assertThat(ConfigTree.of(c, false).toString()).contains("Bearer abc");
     }
+
+    /** Shaped like the TLS settings: a key's path is shown, its password never. */
+    record KeySettings(java.nio.file.Path key, java.util.Optional<String> keyPassword, byte[] material) {}
+
+    @Test
+    void passwordsAndKeyMaterialAreRedacted() {
+        Map<String, Object> tree = ConfigTree.of(new KeySettings(java.nio.file.Path.of("/etc/tls/site.key"),
+                java.util.Optional.of("hunter2"), new byte[] {1, 2}), false);
+        assertThat(tree).containsEntry("key", "/etc/tls/site.key").containsEntry("material", ConfigTree.REDACTED)
+                .containsEntry("key_password", "hunter2");
+        assertThat(ConfigTree.of(new KeySettings(java.nio.file.Path.of("/k"), java.util.Optional.of("hunter2"),
+                new byte[0]), true)).containsEntry("key_password", ConfigTree.REDACTED);
+    }
 }

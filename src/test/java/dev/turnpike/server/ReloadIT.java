@@ -7,7 +7,10 @@ import dev.turnpike.http.Handler;
 import dev.turnpike.logging.ServerLog;
 import dev.turnpike.proxy.TestUpstream;
 import dev.turnpike.reload.ReloadResult;
+import dev.turnpike.testing.H2Client;
 import dev.turnpike.testing.RawClient;
+import dev.turnpike.testing.WsClient;
+import dev.turnpike.testing.WsUpstream;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import org.junit.jupiter.api.Test;
@@ -287,6 +290,86 @@ class ReloadIT {
                 untouched.await(Duration.ofSeconds(10));
                 assertThat(untouched.complete()).isTrue();
                 assertThat(untouched.body()).isEqualTo(Reloading.streamBody(25));
+            }
+        }
+    }
+
+    @Test
+    void overHttp2OnlyTheStreamOnAChangedRouteIsResetAfterTheGrace() throws Exception {
+        try (TestUpstream up = Reloading.upstream()) {
+            String yaml = """
+                    server: { reload_grace: 1500ms }
+                    listen: "127.0.0.1:0"
+                    access_log: off
+                    sites:
+                      - name: main
+                        routes:
+                          - { name: feed, path: /stream, proxy: "%s" }
+                          - name: events
+                            path: /events/*
+                            proxy: { upstream: "%s", strip_prefix: /events, set_headers: { X-Version: "%s" } }
+                    """;
+            try (Reloading r = Reloading.start(dir, yaml.formatted(up.url(), up.url(), "1"));
+                 H2Client h2 = H2Client.connect(r.port())) {
+                int untouched = h2.get("/stream?n=25&ms=100");
+                int changed = h2.get("/events/stream?n=60&ms=100");
+                waitFor(() -> h2.streams.containsKey(untouched) && h2.streams.containsKey(changed)
+                        && h2.streams.get(untouched).bodyBytes().length > 0
+                        && h2.streams.get(changed).bodyBytes().length > 0, "both streams flowing");
+
+                long asked = System.nanoTime();
+                assertThat(r.reload(yaml.formatted(up.url(), up.url(), "2")).applied()).isTrue();
+                H2Client.Stream cut = h2.streams.get(changed).done.get(10, TimeUnit.SECONDS);
+                assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - asked)).isGreaterThanOrEqualTo(1450);
+                assertThat(cut.resetCode).as("reset: %s", cut).isNotNull();
+
+                H2Client.Stream whole = h2.streams.get(untouched).done.get(10, TimeUnit.SECONDS);
+                assertThat(whole.resetCode).isNull();
+                assertThat(whole.bodyText()).isEqualTo(Reloading.streamBody(25));
+                assertThat(h2.closed).as("the connection carries on").isNotDone();
+                int after = h2.get("/stream?n=1&ms=1");
+                assertThat(h2.streams.get(after).done.get(10, TimeUnit.SECONDS).bodyText())
+                        .isEqualTo(Reloading.streamBody(1));
+                waitFor(() -> r.server.retiringSnapshots() == 0, "the replaced snapshot closed");
+            }
+        }
+    }
+
+    @Test
+    void aWebSocketOnAChangedRouteIsToldToGoAwayAfterTheGraceAndOthersStay() throws Exception {
+        try (WsUpstream up = WsUpstream.start("chat")) {
+            String yaml = """
+                    server: { reload_grace: 1500ms }
+                    listen: "127.0.0.1:0"
+                    access_log: off
+                    sites:
+                      - name: main
+                        routes:
+                          - { name: chat, path: /ws, proxy: "http://%s" }
+                          - name: room
+                            path: /room/*
+                            proxy: { upstream: "http://%s", strip_prefix: /room, set_headers: { X-Version: "%s" } }
+                    """;
+            try (Reloading r = Reloading.start(dir, yaml.formatted(up.address(), up.address(), "1"));
+                 WsClient untouched = WsClient.connect(r.port(), "/ws");
+                 WsClient changed = WsClient.connect(r.port(), "/room/ws")) {
+                assertThat(untouched.sendText("a").nextData().text()).isEqualTo("a");
+                assertThat(changed.sendText("b").nextData().text()).isEqualTo("b");
+
+                long asked = System.nanoTime();
+                assertThat(r.reload(yaml.formatted(up.address(), up.address(), "2")).diff().lines())
+                        .containsExactly("~ route main/room: handler.set_headers.X-Version");
+                Thread.sleep(500);
+                assertThat(changed.sendText("still").nextData().text()).as("within the grace period").isEqualTo("still");
+
+                WsClient.Frame bye = changed.nextData();
+                assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - asked)).isGreaterThanOrEqualTo(1450);
+                assertThat(bye.type()).isEqualTo("close");
+                assertThat(bye.closeCode()).as("going away, not a cut").isEqualTo(1001);
+                assertThat(changed.awaitClosed(10_000)).isTrue();
+
+                assertThat(untouched.sendText("c").nextData().text()).as("an untouched route's socket stays")
+                        .isEqualTo("c");
             }
         }
     }
