@@ -274,12 +274,21 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     /**
      * Aborts the exchange in flight if {@code test} accepts it (a reload's grace period ended for its route): the
-     * connection is closed, so the client sees the response cut. Must run on the connection's event loop.
+     * connection is closed, so the client sees the response cut. A tunnel (a WebSocket) is ended gracefully instead,
+     * as on shutdown ({@code GOING_AWAY}): its client reconnects, under the new configuration. Must run on the
+     * connection's event loop.
      *
      * @return whether an exchange was aborted
      */
     public boolean abortExchangeIf(Predicate<Exchange> test) {
         Exchange ex = current;
+        if (tunnel) {
+            if (ex != null && !draining && test.test(ex)) {
+                drain();
+                return true;
+            }
+            return false;
+        }
         if (ex != null && !ex.isFinished() && test.test(ex)) {
             ex.abort();
             return true;
