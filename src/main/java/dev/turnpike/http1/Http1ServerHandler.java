@@ -273,23 +273,27 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     }
 
     /**
-     * Ends the exchange in flight if {@code test} accepts it (a reload's grace period ended for its route): the
-     * connection is closed, so the client sees the response cut; a tunnel (a WebSocket) is told to go away, as on
-     * shutdown, and ends with its own close handshake. Must run on the connection's event loop.
+     * Aborts the exchange in flight if {@code test} accepts it (a reload's grace period ended for its route): the
+     * connection is closed, so the client sees the response cut. A tunnel (a WebSocket) is ended gracefully instead,
+     * as on shutdown ({@code GOING_AWAY}): its client reconnects, under the new configuration. Must run on the
+     * connection's event loop.
      *
      * @return whether an exchange was ended
      */
     public boolean abortExchangeIf(Predicate<Exchange> test) {
         Exchange ex = current;
-        if (ex == null || (!tunnel && ex.isFinished()) || !test.test(ex)) {
+        if (tunnel) {
+            if (ex != null && !draining && test.test(ex)) {
+                drain();
+                return true;
+            }
             return false;
         }
-        if (tunnel) {
-            drain(); // GOING_AWAY, once
-        } else {
+        if (ex != null && !ex.isFinished() && test.test(ex)) {
             ex.abort();
+            return true;
         }
-        return true;
+        return false;
     }
 
     // ---- inbound -----------------------------------------------------------------------------------------

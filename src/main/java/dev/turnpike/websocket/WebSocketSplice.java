@@ -224,7 +224,8 @@ public final class WebSocketSplice extends ChannelInboundHandlerAdapter implemen
             violation(bad.closeStatus().code(), bad.closeStatus().reasonText());
             return;
         }
-        if (!(cause instanceof java.io.IOException)) {
+        // A broken TLS record reaches here wrapped in a DecoderException: a client problem, like an I/O error.
+        if (!(cause instanceof java.io.IOException) && !(cause.getCause() instanceof javax.net.ssl.SSLException)) {
             LOG.warn("closing WebSocket from {} after an unexpected error", ctx.channel().remoteAddress(), cause);
         }
         ctx.close();

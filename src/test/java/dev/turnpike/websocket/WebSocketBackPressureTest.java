@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class WebSocketBackPressureTest {
     private static final long MIB = 1024 * 1024;
-    private static final long FLOOD = 256 * MIB;
+    private static final long FLOOD = 128 * MIB;
     /** Two receive buffers at their 32 MiB maximum and two send buffers at 4 MiB: what the kernel may hold. */
     private static final long KERNEL = 2 * 32 * MIB + 2 * 4 * MIB;
 
