@@ -1,5 +1,7 @@
 package dev.turnpike.config;
 
+import dev.turnpike.upstream.UpstreamProtocol;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -20,13 +22,25 @@ import java.util.Set;
  * @param health        active checks and passive outlier detection
  * @param retries       when a failed attempt may be tried again
  * @param limits        circuit breaking for the whole cluster
+ * @param protocol      how requests go to the endpoints: HTTP/1.1, or HTTP/2 with prior knowledge (h2c)
  */
 public record ClusterConfig(String name, List<EndpointConfig> endpoints, LoadBalancing loadBalancing,
                             Duration slowStart, Duration dnsRefresh, Pool pool, Timeouts timeouts, Health health,
-                            Retries retries, Limits limits, SourcePosition position) {
+                            Retries retries, Limits limits, SourcePosition position, UpstreamProtocol protocol) {
 
     public ClusterConfig {
         endpoints = List.copyOf(endpoints);
+        if (protocol == null) {
+            protocol = UpstreamProtocol.HTTP1;
+        }
+    }
+
+    /** An HTTP/1.1 cluster. */
+    public ClusterConfig(String name, List<EndpointConfig> endpoints, LoadBalancing loadBalancing, Duration slowStart,
+                         Duration dnsRefresh, Pool pool, Timeouts timeouts, Health health, Retries retries,
+                         Limits limits, SourcePosition position) {
+        this(name, endpoints, loadBalancing, slowStart, dnsRefresh, pool, timeouts, health, retries, limits, position,
+                UpstreamProtocol.HTTP1);
     }
 
     /**

@@ -11,6 +11,7 @@ import dev.turnpike.config.ClusterConfig.Retries;
 import dev.turnpike.config.ClusterConfig.Sticky;
 import dev.turnpike.config.ClusterConfig.Timeouts;
 import dev.turnpike.config.ConfigReader.Fields;
+import dev.turnpike.upstream.UpstreamProtocol;
 import dev.turnpike.upstream.lb.HashKey;
 import dev.turnpike.upstream.lb.LoadBalancers;
 import org.snakeyaml.engine.v2.nodes.MappingNode;
@@ -41,8 +42,9 @@ final class ClusterLoader {
 
     // ---------------------------------------------------------------------------------------------- schema
 
-    static final List<String> CLUSTER_KEYS = List.of("endpoints", "load_balancing", "slow_start", "dns_refresh",
-            "pool", "timeouts", "health", "retries", "limits");
+    static final List<String> CLUSTER_KEYS = List.of("endpoints", "protocol", "load_balancing", "slow_start",
+            "dns_refresh", "pool", "timeouts", "health", "retries", "limits");
+    static final List<String> PROTOCOLS = List.of("http1", "h2c", "h2");
     static final List<String> ENDPOINT_KEYS = List.of("address", "weight", "backup");
     static final List<String> LB_KEYS = List.of("policy", "hash_key", "hash_table", "cookie", "fallback", "max_age");
     static final List<String> STICKY_KEYS = List.of("cookie", "fallback", "max_age");
@@ -166,6 +168,8 @@ final class ClusterLoader {
             return null;
         }
         List<EndpointConfig> endpoints = endpoints(f);
+        UpstreamProtocol protocol = f.has("protocol") ? protocol(f.value("protocol"), f.path("protocol"))
+                : UpstreamProtocol.HTTP1;
         LoadBalancing lb = f.has("load_balancing") ? loadBalancing(f.value("load_balancing"), f.path("load_balancing"))
                 : LoadBalancing.defaults();
         Duration slowStart = f.get("slow_start", Duration.ZERO, (n, p) -> r.duration(n, p, true));
@@ -177,7 +181,17 @@ final class ClusterLoader {
         ClusterConfig.Limits limits = f.has("limits") ? limits(f.value("limits"), f.path("limits"))
                 : ClusterConfig.Limits.defaults();
         return new ClusterConfig(name, endpoints, lb, slowStart, dnsRefresh, pool, timeouts, health, retries, limits,
-                r.pos(keyNode));
+                r.pos(keyNode), protocol);
+    }
+
+    private UpstreamProtocol protocol(Node node, String path) {
+        Optional<String> p = r.choice(node, path, PROTOCOLS);
+        if (p.isPresent() && p.get().equals("h2")) {
+            r.problem(node, path, "h2 is HTTP/2 over TLS, and TLS to upstreams is not supported yet; use h2c for"
+                    + " HTTP/2 over cleartext (prior knowledge) or http1");
+            return UpstreamProtocol.HTTP1;
+        }
+        return p.map(s -> UpstreamProtocol.valueOf(s.toUpperCase(Locale.ROOT))).orElse(UpstreamProtocol.HTTP1);
     }
 
     // ---------------------------------------------------------------------------------------------- endpoints

@@ -5,6 +5,7 @@ import dev.turnpike.http.Exchange;
 import dev.turnpike.upstream.ClusterLimitException;
 import dev.turnpike.upstream.ConnectionPool;
 import dev.turnpike.upstream.PoolExhaustedException;
+import dev.turnpike.upstream.UnprocessedRequestException;
 import dev.turnpike.upstream.UpstreamConnection;
 import dev.turnpike.upstream.cluster.ClusterRuntime;
 import dev.turnpike.upstream.cluster.Outcome;
@@ -24,6 +25,8 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -67,6 +70,8 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private static final int PHASE_RESPONSE = 1;
     private static final int PHASE_BODY = 2;
     private static final int PHASE_SEND = 3;
+    /** How often a request the upstream did not process (GOAWAY, REFUSED_STREAM) is sent again. */
+    private static final int MAX_UNPROCESSED_RETRIES = 2;
 
     /** nginx's response header that turns buffering off; a directive to the proxy, never passed to the client. */
     static final AsciiString X_ACCEL_BUFFERING = AsciiString.cached("x-accel-buffering");
@@ -109,6 +114,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private UpstreamConnection conn;
     private boolean connReused;
     private boolean retried;
+    private int unprocessedRetries;   // retries of requests the upstream did not process (HTTP/2)
 
     private boolean subscribed;
     private boolean bodyStarted;      // request body bytes or trailers were handed to an upstream connection
@@ -453,7 +459,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             c.release(true); // fresh and never used: good for the next request
             return;
         }
-        attach(c, false);
+        attach(c, c.isReused());
     }
 
     @Override
@@ -684,6 +690,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             upstreamFailed("The upstream sent an invalid response.");
             return false;
         }
+        skippingInterim = false; // over HTTP/2 an interim response has no end of its own
         headReceived = true;
         headAt = System.nanoTime();
         status = code;
@@ -708,6 +715,13 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             head.headers().add(HttpHeaderNames.SET_COOKIE, setCookie);
         }
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
+        if (head instanceof FullHttpResponse full) {
+            // HTTP/2 HEADERS that end the stream: a head and an empty end, sent as such (the exchange takes heads only).
+            exchange.sendHead(new DefaultHttpResponse(HttpVersion.HTTP_1_1, full.status(), full.headers()));
+            flushPending = true;
+            onBodyPart(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
+            return false;
+        }
         exchange.sendHead(head);
         flushPending = true;
         return true;
@@ -762,7 +776,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         // The upstream side first: from here its bytes are WebSocket frames, and the splice holds the first ones
         // until the client's side is ready.
         WebSocketSplice splice = new WebSocketSplice(websocket.settings(), c, exchange, lease);
-        c.channel().pipeline().remove(dev.turnpike.upstream.ConnectionPool.HTTP_CODEC);
+        c.channel().pipeline().remove(dev.turnpike.upstream.Http1ConnectionPool.HTTP_CODEC);
         if (exchange.switchProtocols(out, splice) == null) {
             splice.abandon();
             endAttempt(Outcome.CANCELLED);
@@ -885,6 +899,14 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         if (!anyResponse && connReused && !retried && !bodyStarted) {
             // A stale keep-alive connection: the upstream closed it before it could have processed anything.
             // The attempt stays open and goes on with a fresh connection to the same endpoint.
+            retry();
+            return;
+        }
+        if (cause instanceof UnprocessedRequestException && !anyResponse && (!bodyStarted || keepBody)
+                && unprocessedRetries < MAX_UNPROCESSED_RETRIES) {
+            // GOAWAY above our stream, or REFUSED_STREAM: the upstream says it did nothing with the request, so any
+            // method may go again (RFC 9113 §8.7), on a new stream; the pool no longer uses a connection going away.
+            unprocessedRetries++;
             retry();
             return;
         }

@@ -5,13 +5,10 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.concurrent.ScheduledFuture;
 
 import java.net.SocketAddress;
@@ -19,7 +16,7 @@ import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The connections of one event loop to one {@link Endpoint}. Confined to its loop: no locks, every method
+ * The HTTP/1.1 connections of one event loop to one {@link Endpoint}. Confined to its loop: no locks, every method
  * must be called on {@link #eventLoop()}. Connections are made on that loop, so an exchange and its upstream
  * connection never cross threads.
  *
@@ -28,16 +25,9 @@ import java.util.concurrent.TimeUnit;
  * oldest goes first), and one unused for {@code idleExpiry} is closed. An idle connection the upstream
  * closes leaves the pool at once.
  */
-public final class ConnectionPool {
+public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwner {
     /** The name of the HTTP codec in a connection's pipeline (a WebSocket removes it after its 101). */
     public static final String HTTP_CODEC = "http-codec";
-
-    /** The outcome of {@link #connect}; called on the pool's loop. */
-    public interface ConnectCallback {
-        void connected(UpstreamConnection connection);
-
-        void connectFailed(Throwable cause);
-    }
 
     private final EventLoop loop;
     private final Endpoint endpoint;
@@ -67,9 +57,9 @@ public final class ConnectionPool {
      * @param direct for a Unix-socket endpoint: the domain-socket channel class and address ({@code endpoint} is then
      *               only its key); null for TCP
      */
-    ConnectionPool(EventLoop loop, Endpoint endpoint, PoolConfig config, Class<? extends SocketChannel> channelClass,
-                   ByteBufAllocator alloc, EndpointResolver resolver, ConnectionPools.Direct direct,
-                   ConnectionLimiter limiter) {
+    Http1ConnectionPool(EventLoop loop, Endpoint endpoint, PoolConfig config,
+                        Class<? extends SocketChannel> channelClass, ByteBufAllocator alloc, EndpointResolver resolver,
+                        ConnectionPools.Direct direct, ConnectionLimiter limiter) {
         this.limiter = limiter;
         this.loop = loop;
         this.endpoint = endpoint;
@@ -86,53 +76,45 @@ public final class ConnectionPool {
                 .setMaxInitialLineLength(config.maxResponseLine())
                 .setMaxHeaderSize(config.maxResponseHeaderSize())
                 .setMaxChunkSize(config.maxContentPiece());
-        Bootstrap b = new Bootstrap()
-                .group(loop)
-                .resolver(NoopAddressResolverGroup.INSTANCE)
-                .option(ChannelOption.ALLOCATOR, alloc);
-        if (direct != null) {
-            b.channel(direct.channelClass()); // a domain socket: no TCP options
-        } else {
-            b.channel(channelClass)
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .option(ChannelOption.SO_KEEPALIVE, true);
-        }
-        this.bootstrap = b
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
-                        (int) Math.max(1, Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis())))
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+        this.bootstrap = ConnectionPools.bootstrap(loop, config, channelClass, alloc, direct)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline()
                                 .addLast(HTTP_CODEC, new HttpClientCodec(decoder, false, false))
-                                .addLast("upstream", new UpstreamConnection(ConnectionPool.this, ch));
+                                .addLast("upstream", new UpstreamConnection(Http1ConnectionPool.this, ch));
                     }
                 });
     }
 
+    @Override
     public EventLoop eventLoop() {
         return loop;
     }
 
+    @Override
     public Endpoint endpoint() {
         return endpoint;
     }
 
     /** Connections open now, idle or in use. */
+    @Override
     public int openConnections() {
         return open;
     }
 
+    @Override
     public int idleConnections() {
         return idle.size();
     }
 
+    @Override
     public boolean isClosed() {
         return closed;
     }
 
     /** The most recently released live idle connection, or null when there is none. */
+    @Override
     public UpstreamConnection pollIdle() {
         long now = System.nanoTime();
         UpstreamConnection c;
@@ -154,6 +136,7 @@ public final class ConnectionPool {
      * {@code pendingTimeout} and behind at most {@code maxPending} others; it fails with a
      * {@link PoolExhaustedException} when the queue is full or the wait times out.
      */
+    @Override
     public void connect(ConnectCallback callback) {
         if (maxConnections > 0 && open + connecting >= maxConnections) {
             if (waiters.size() >= maxPending || closed) {
@@ -175,6 +158,7 @@ public final class ConnectionPool {
     }
 
     /** Requests waiting for a connection now. */
+    @Override
     public int pendingRequests() {
         return waiters.size();
     }
@@ -269,9 +253,11 @@ public final class ConnectionPool {
         });
     }
 
-    void release(UpstreamConnection c, boolean reusable) {
+    @Override
+    public void release(UpstreamConnection c, boolean reusable) {
         Channel ch = c.channel();
         c.uses++;
+        c.reused = true;
         if (!reusable || closed || maxIdle == 0 || !ch.isActive()
                 || (maxRequestsPerConnection > 0 && c.uses >= maxRequestsPerConnection)
                 || tooOld(c, System.nanoTime())) {
@@ -306,8 +292,8 @@ public final class ConnectionPool {
         return lifetimeNanos > 0 && now - c.createdAt >= lifetimeNanos;
     }
 
-    /** The channel of {@code c} became inactive. */
-    void closed(UpstreamConnection c) {
+    @Override
+    public void closed(UpstreamConnection c) {
         if (!idle.isEmpty()) {
             idle.remove(c);
         }
@@ -340,7 +326,8 @@ public final class ConnectionPool {
     }
 
     /** Closes the idle connections; connections in use are closed when they are released. */
-    void close() {
+    @Override
+    public void close() {
         closed = true;
         cancelSweep();
         Waiter w;

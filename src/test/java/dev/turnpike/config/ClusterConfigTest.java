@@ -525,8 +525,8 @@ class ClusterConfigTest {
                 "t.yaml:14:20: clusters.a.retries.buffer_body: must be between 0 bytes and 1GiB, got 2GiB",
                 "t.yaml:15:29: clusters.a.limits.max_requests: expected an integer >= 0, got 'lots'",
                 "t.yaml:16:5: clusters.a.interval: unknown key here; 'interval' belongs under 'health.active';"
-                        + " expected one of: endpoints, load_balancing, slow_start, dns_refresh, pool, timeouts,"
-                        + " health, retries, limits");
+                        + " expected one of: endpoints, protocol, load_balancing, slow_start, dns_refresh, pool,"
+                        + " timeouts, health, retries, limits");
     }
 
     @Test

@@ -289,7 +289,7 @@ public final class ClusterRuntime implements AutoCloseable {
         return new PoolConfig(base.connectTimeout(), base.maxIdlePerLoop(), idle, base.maxResponseLine(),
                 base.maxResponseHeaderSize(), base.maxContentPiece(), p.maxRequestsPerConnection(),
                 p.maxConnectionLifetime(), config.dnsRefresh(), p.maxConnections(), p.maxPending(),
-                p.pendingTimeout());
+                p.pendingTimeout(), config.protocol());
     }
 
     // ---------------------------------------------------------------------------------------------- lifecycle
