@@ -121,10 +121,11 @@ public record ClusterConfig(String name, List<EndpointConfig> endpoints, LoadBal
     /**
      * An active check run against every endpoint.
      *
-     * @param kind         http (request path, expect a status range and optionally a body substring) or tcp
-     *                     (connect only)
+     * @param kind         http (request path, expect a status range and optionally a body substring), tcp
+     *                     (connect only) or grpc (the standard {@code grpc.health.v1.Health/Check}; h2c clusters)
      * @param path         request path for http checks
-     * @param host         Host header for http checks; empty uses the endpoint's authority
+     * @param host         Host header (HTTP/2: {@code :authority}) for http and grpc checks; empty uses the
+     *                     endpoint's authority
      * @param statusFrom   lowest healthy status (inclusive)
      * @param statusTo     highest healthy status (inclusive)
      * @param bodyContains substring the response body must contain (read up to 64 KiB)
@@ -133,11 +134,25 @@ public record ClusterConfig(String name, List<EndpointConfig> endpoints, LoadBal
      * @param rise         consecutive successes that bring a down endpoint up
      * @param fall         consecutive failures that bring an up endpoint down
      * @param jitter       fraction (0..1) of the interval added at random, so checks do not align
+     * @param grpcService  for grpc checks: the service asked about; empty asks about the server as a whole
      */
     public record ActiveCheck(Kind kind, String path, Optional<String> host, int statusFrom, int statusTo,
                               Optional<String> bodyContains, Duration interval, Duration timeout, int rise, int fall,
-                              double jitter) {
-        public enum Kind { HTTP, TCP }
+                              double jitter, String grpcService) {
+        public enum Kind { HTTP, TCP, GRPC }
+
+        public ActiveCheck {
+            if (grpcService == null) {
+                grpcService = "";
+            }
+        }
+
+        /** An http or tcp check. */
+        public ActiveCheck(Kind kind, String path, Optional<String> host, int statusFrom, int statusTo,
+                           Optional<String> bodyContains, Duration interval, Duration timeout, int rise, int fall,
+                           double jitter) {
+            this(kind, path, host, statusFrom, statusTo, bodyContains, interval, timeout, rise, fall, jitter, "");
+        }
 
         /** {@code GET /} every 10s (2s timeout, 10% jitter), healthy on 200-399, up after 2 passes, down after 3 fails. */
         public static ActiveCheck defaults() {

@@ -53,7 +53,7 @@ final class ClusterLoader {
     static final List<String> TIMEOUT_KEYS = List.of("connect", "send", "first_byte", "idle", "total");
     static final List<String> HEALTH_KEYS = List.of("active", "passive");
     static final List<String> ACTIVE_KEYS = List.of("type", "path", "host", "expected_status", "body_contains",
-            "interval", "timeout", "rise", "fall", "jitter");
+            "service", "interval", "timeout", "rise", "fall", "jitter");
     static final List<String> HTTP_CHECK_KEYS = List.of("path", "host", "expected_status", "body_contains");
     static final List<String> PASSIVE_KEYS = List.of("consecutive_5xx", "consecutive_connect_failures",
             "base_ejection_time", "max_ejection_time", "max_ejection_percent");
@@ -176,7 +176,7 @@ final class ClusterLoader {
         Duration dnsRefresh = f.get("dns_refresh", Duration.ofSeconds(30), r::duration);
         Pool pool = f.has("pool") ? pool(f.value("pool"), f.path("pool")) : Pool.defaults();
         Timeouts timeouts = f.has("timeouts") ? timeouts(f.value("timeouts"), f.path("timeouts")) : Timeouts.defaults();
-        Health health = f.has("health") ? health(f.value("health"), f.path("health")) : Health.none();
+        Health health = f.has("health") ? health(f.value("health"), f.path("health"), protocol) : Health.none();
         Retries retries = f.has("retries") ? retries(f.value("retries"), f.path("retries")) : Retries.defaults();
         ClusterConfig.Limits limits = f.has("limits") ? limits(f.value("limits"), f.path("limits"))
                 : ClusterConfig.Limits.defaults();
@@ -493,34 +493,45 @@ final class ClusterLoader {
 
     // ---------------------------------------------------------------------------------------------- health
 
-    private Health health(Node node, String path) {
+    private Health health(Node node, String path, UpstreamProtocol protocol) {
         Fields f = r.map(node, path, HEALTH_KEYS, HEALTH_HINTS);
         if (f == null) {
             return Health.none();
         }
         Optional<ActiveCheck> active = f.has("active")
-                ? Optional.ofNullable(active(f.value("active"), f.path("active"))) : Optional.empty();
+                ? Optional.ofNullable(active(f.value("active"), f.path("active"), protocol)) : Optional.empty();
         Optional<OutlierDetection> passive = f.has("passive")
                 ? Optional.ofNullable(passive(f.value("passive"), f.path("passive"))) : Optional.empty();
         return new Health(active, passive);
     }
 
-    private ActiveCheck active(Node node, String path) {
+    private ActiveCheck active(Node node, String path, UpstreamProtocol protocol) {
         ActiveCheck d = ActiveCheck.defaults();
         Fields f = r.map(node, path, ACTIVE_KEYS);
         if (f == null) {
             return null;
         }
-        ActiveCheck.Kind kind = f.get("type", d.kind(), (n, p) -> r.choice(n, p, List.of("http", "tcp"))
+        ActiveCheck.Kind kind = f.get("type", d.kind(), (n, p) -> r.choice(n, p, List.of("http", "tcp", "grpc"))
                 .map(s -> ActiveCheck.Kind.valueOf(s.toUpperCase(Locale.ROOT))));
-        if (f.has("type") && kind == ActiveCheck.Kind.TCP) {
+        if (f.has("type") && kind != ActiveCheck.Kind.HTTP) {
             for (String key : HTTP_CHECK_KEYS) {
-                if (f.has(key)) {
+                if (f.has(key) && !(key.equals("host") && kind == ActiveCheck.Kind.GRPC)) {
                     r.problem(f.keyNode(key), f.path(key), "'" + key + "' applies only to http checks; this check"
-                            + " is type: tcp (it only connects)");
+                            + " is type: " + (kind == ActiveCheck.Kind.TCP ? "tcp (it only connects)"
+                            : "grpc (it asks grpc.health.v1.Health/Check)"));
                 }
             }
         }
+        if (kind == ActiveCheck.Kind.GRPC && !protocol.isHttp2()) {
+            r.problem(f.value("type"), f.path("type"), "a grpc check needs an HTTP/2 cluster (gRPC runs over"
+                    + " HTTP/2); add protocol: h2c to the cluster");
+        }
+        if (f.has("service") && kind != ActiveCheck.Kind.GRPC) {
+            r.problem(f.keyNode("service"), f.path("service"), "'service' applies only to grpc checks; this check is"
+                    + " type: " + kind.name().toLowerCase(Locale.ROOT));
+        }
+        String service = f.get("service", "", (n, p) -> r.string(n, p, "a gRPC service name such as"
+                + " my.package.Orders, or \"\" for the whole server"));
         String checkPath = f.get("path", d.path(), (n, p) -> r.parsed(n, p, "a request path such as /healthz", s -> {
             String t = s.strip();
             if (!t.startsWith("/")) {
@@ -571,7 +582,7 @@ final class ClusterLoader {
         int fall = f.get("fall", d.fall(), (n, p) -> r.int32(n, p, 1, Integer.MAX_VALUE));
         double jitter = f.get("jitter", d.jitter(), (n, p) -> r.percent(n, p, 0, 50).map(v -> v / 100.0));
         return new ActiveCheck(kind, checkPath, host, status[0], status[1], body, interval.orElse(d.interval()),
-                timeout.orElse(d.timeout()), rise, fall, jitter);
+                timeout.orElse(d.timeout()), rise, fall, jitter, service);
     }
 
     /** {@code 200} or {@code 200-399}: statuses 100..599, low to high. */

@@ -4,7 +4,6 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -17,11 +16,8 @@ import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2NoMoreStreamIdsException;
-import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
@@ -50,7 +46,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Each stream channel's pipeline is {@code Http2StreamFrameToHttpObjectCodec} and an {@link UpstreamConnection}, so
  * its user talks {@code HttpObject}s as with HTTP/1.1. Back-pressure is the stream's: its channel turns unwritable
  * when its flow-control window is used up and its write buffer fills, and with auto-read off it stops consuming, so
- * no WINDOW_UPDATE goes out and the upstream stops sending (at most {@value #STREAM_WINDOW} bytes wait per stream).
+ * no WINDOW_UPDATE goes out and the upstream stops sending (at most
+ * {@value Http2ClientSupport#STREAM_WINDOW} bytes wait per stream).
  *
  * <p>Limits: {@code maxConnections} counts connections (open or opening); when every one is full, requests wait for a
  * stream slot (at most {@code maxPending}, for at most {@code pendingTimeout}). {@code maxRequestsPerConnection}
@@ -66,8 +63,6 @@ public final class Http2ConnectionPool implements ConnectionPool {
 
     /** Streams opened on a connection before its SETTINGS arrive (RFC 9113 §6.5.2 advises peers to allow 100). */
     static final int ASSUMED_MAX_STREAMS = 100;
-    /** Per-stream receive window: what one stream of a slow client may hold here at most. */
-    static final int STREAM_WINDOW = 256 * 1024;
     /** Per-connection receive window: so that a few paused streams do not stall the others. */
     static final int CONNECTION_WINDOW = 8 * 1024 * 1024;
 
@@ -77,7 +72,7 @@ public final class Http2ConnectionPool implements ConnectionPool {
     /** The address to connect to without a lookup (an IP literal or a socket file), or null. */
     private final SocketAddress literalAddress;
     private final Bootstrap bootstrap;
-    private final Http2Settings settings;
+    private final int maxHeaderListSize;
     private final int maxIdle;
     private final long idleExpiryNanos;
     private final long maxStreamsPerConnection;
@@ -110,11 +105,7 @@ public final class Http2ConnectionPool implements ConnectionPool {
         this.maxPending = config.maxPending();
         this.pendingTimeoutNanos = config.pendingTimeout().toNanos();
         this.bootstrap = ConnectionPools.bootstrap(loop, config, channelClass, alloc, direct);
-        this.settings = Http2Settings.defaultSettings()
-                .pushEnabled(false)
-                .maxConcurrentStreams(0) // the upstream may not open streams towards us
-                .initialWindowSize(STREAM_WINDOW)
-                .maxHeaderListSize(config.maxResponseHeaderSize());
+        this.maxHeaderListSize = config.maxResponseHeaderSize();
     }
 
     @Override
@@ -289,16 +280,13 @@ public final class Http2ConnectionPool implements ConnectionPool {
     }
 
     private void connect(Parent p, SocketAddress address) {
-        Http2FrameCodec codec = Http2FrameCodecBuilder.forClient()
-                .initialSettings(settings)
-                .validateHeaders(true)
-                .build();
+        Http2FrameCodec codec = Http2ClientSupport.codec(maxHeaderListSize);
         ChannelFuture f = bootstrap.clone().handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
                 ch.pipeline()
                         .addLast("h2", codec)
-                        .addLast("h2-streams", new Http2MultiplexHandler(RejectPush.INSTANCE))
+                        .addLast("h2-streams", Http2ClientSupport.multiplexer())
                         .addLast("h2-connection", new ParentHandler(p));
             }
         }).connect(address);
@@ -620,17 +608,6 @@ public final class Http2ConnectionPool implements ConnectionPool {
         public void channelInactive(ChannelHandlerContext ctx) {
             p.channelClosed();
             ctx.fireChannelInactive();
-        }
-    }
-
-    /** Streams the upstream opens towards us (push, which SETTINGS disabled): refused at once. */
-    @ChannelHandler.Sharable
-    private static final class RejectPush extends ChannelInboundHandlerAdapter {
-        static final RejectPush INSTANCE = new RejectPush();
-
-        @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            ctx.channel().close();
         }
     }
 }

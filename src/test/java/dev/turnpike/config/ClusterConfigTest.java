@@ -591,6 +591,66 @@ class ClusterConfigTest {
                         + " of: active, passive");
     }
 
+    @Test
+    void protocolAndGrpcHealthChecks() throws Exception {
+        TurnpikeConfig c = parse(LISTEN + """
+                  grpc:
+                    endpoints: [127.0.0.1:50051]
+                    protocol: h2c
+                    health:
+                      active: { type: grpc, service: shop.Orders, host: orders.internal }
+                  plain:
+                    endpoints: [127.0.0.1:3000]
+                sites:
+                  - routes:
+                      - respond: ok
+                """);
+        ClusterConfig grpc = c.clusters().get(0);
+        assertThat(grpc.protocol()).isEqualTo(dev.turnpike.upstream.UpstreamProtocol.H2C);
+        ActiveCheck check = grpc.health().active().orElseThrow();
+        assertThat(check.kind()).isEqualTo(ActiveCheck.Kind.GRPC);
+        assertThat(check.grpcService()).isEqualTo("shop.Orders");
+        assertThat(check.host()).contains("orders.internal");
+        assertThat(c.clusters().get(1).protocol()).isEqualTo(dev.turnpike.upstream.UpstreamProtocol.HTTP1);
+
+        assertThat(problems(LISTEN + """
+                  a:
+                    endpoints: [127.0.0.1:3000]
+                    protocol: h2x
+                  b:
+                    endpoints: [127.0.0.1:3000]
+                    protocol: h2
+                  c:
+                    endpoints: [127.0.0.1:3000]
+                    health:
+                      active: { type: grpc }
+                  d:
+                    endpoints: [127.0.0.1:3000]
+                    protocol: h2c
+                    health:
+                      active: { type: grpc, path: /healthz, body_contains: ok }
+                  e:
+                    endpoints: [127.0.0.1:3000]
+                    health:
+                      active: { service: shop.Orders }
+                sites:
+                  - routes:
+                      - respond: ok
+                """)).containsExactly(
+                "t.yaml:5:15: clusters.a.protocol: unknown value 'h2x'; did you mean 'h2c'? expected one of: http1,"
+                        + " h2c, h2",
+                "t.yaml:8:15: clusters.b.protocol: h2 is HTTP/2 over TLS, and TLS to upstreams is not supported yet;"
+                        + " use h2c for HTTP/2 over cleartext (prior knowledge) or http1",
+                "t.yaml:12:23: clusters.c.health.active.type: a grpc check needs an HTTP/2 cluster (gRPC runs over"
+                        + " HTTP/2); add protocol: h2c to the cluster",
+                "t.yaml:17:29: clusters.d.health.active.path: 'path' applies only to http checks; this check is type:"
+                        + " grpc (it asks grpc.health.v1.Health/Check)",
+                "t.yaml:17:45: clusters.d.health.active.body_contains: 'body_contains' applies only to http checks;"
+                        + " this check is type: grpc (it asks grpc.health.v1.Health/Check)",
+                "t.yaml:21:17: clusters.e.health.active.service: 'service' applies only to grpc checks; this check is"
+                        + " type: http");
+    }
+
     // ------------------------------------------------------------------------------------------ routes: problems
 
     private static final String TWO_CLUSTERS = LISTEN + """

@@ -1,5 +1,6 @@
 package dev.turnpike.proxy;
 
+import dev.turnpike.testing.H2cUpstream;
 import dev.turnpike.testing.RawClient;
 import dev.turnpike.testing.TestServer;
 import io.netty.buffer.PooledByteBufAllocator;

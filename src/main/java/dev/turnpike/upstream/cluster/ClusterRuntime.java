@@ -179,7 +179,7 @@ public final class ClusterRuntime implements AutoCloseable {
             this.health = new ClusterHealth(name, endpoints, ticker);
             this.checker = config.health().active().isPresent()
                     ? new ActiveHealthChecker(health, config.health().active().get(), group, channelClass, resolver,
-                            ActiveHealthChecker.StartMode.ASSUME_UP, directTargets::get)
+                            ActiveHealthChecker.StartMode.ASSUME_UP, directTargets::get, config.protocol())
                     : null;
             if (checker != null) {
                 built.add(checker);

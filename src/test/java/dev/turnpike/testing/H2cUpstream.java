@@ -1,4 +1,4 @@
-package dev.turnpike.proxy;
+package dev.turnpike.testing;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -50,21 +50,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * by frame, waiting for each write (a DATA write completes only when the window lets it out). It counts connections
  * and streams. Its buffers come from an allocator of its own, so Turnpike's direct memory can be measured apart.
  */
-final class H2cUpstream implements AutoCloseable {
+public final class H2cUpstream implements AutoCloseable {
 
     @FunctionalInterface
-    interface Handler {
+    public interface Handler {
         void handle(Stream s) throws Exception;
     }
 
     private static final Object END = new Object();
 
     /** One request stream. Blocking methods; call them from the handler's thread. */
-    static final class Stream {
-        final Http2StreamChannel ch;
-        final Http2Headers headers;
+    public static final class Stream {
+        public final Http2StreamChannel ch;
+        public final Http2Headers headers;
         /** Index of the connection (0, 1, …) in accept order. */
-        final int connection;
+        public final int connection;
         private final BlockingQueue<Object> inbound = new LinkedBlockingQueue<>();
         private volatile Http2Headers trailers;
         private boolean ended;
@@ -76,25 +76,25 @@ final class H2cUpstream implements AutoCloseable {
             this.ended = endStream;
         }
 
-        int id() {
+        public int id() {
             return ch.stream().id();
         }
 
-        String header(String name) {
+        public String header(String name) {
             CharSequence v = headers.get(name);
             return v == null ? null : v.toString();
         }
 
-        String path() {
+        public String path() {
             return headers.path().toString();
         }
 
-        String method() {
+        public String method() {
             return headers.method().toString();
         }
 
         /** The next piece of the request body, or null at its end. */
-        byte[] read() throws InterruptedException {
+        public byte[] read() throws InterruptedException {
             if (ended) {
                 return null;
             }
@@ -115,7 +115,7 @@ final class H2cUpstream implements AutoCloseable {
             }
         }
 
-        byte[] body() throws InterruptedException {
+        public byte[] body() throws InterruptedException {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             byte[] b;
             while ((b = read()) != null) {
@@ -124,36 +124,36 @@ final class H2cUpstream implements AutoCloseable {
             return out.toByteArray();
         }
 
-        String bodyText() throws InterruptedException {
+        public String bodyText() throws InterruptedException {
             return new String(body(), StandardCharsets.UTF_8);
         }
 
         /** The request's trailers, once the body was read to its end; null when there were none. */
-        Http2Headers trailers() {
+        public Http2Headers trailers() {
             return trailers;
         }
 
-        void headers(int status, Map<String, String> fields, boolean endStream) throws Exception {
+        public void headers(int status, Map<String, String> fields, boolean endStream) throws Exception {
             Http2Headers h = new DefaultHttp2Headers().status(Integer.toString(status));
             fields.forEach((k, v) -> h.add(k.toLowerCase(java.util.Locale.ROOT), v));
             ch.writeAndFlush(new DefaultHttp2HeadersFrame(h, endStream)).sync();
         }
 
-        void data(byte[] bytes, boolean endStream) throws Exception {
+        public void data(byte[] bytes, boolean endStream) throws Exception {
             ch.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(bytes), endStream)).sync();
         }
 
-        void trailers(Map<String, String> fields) throws Exception {
+        public void trailers(Map<String, String> fields) throws Exception {
             Http2Headers h = new DefaultHttp2Headers();
             fields.forEach((k, v) -> h.add(k.toLowerCase(java.util.Locale.ROOT), v));
             ch.writeAndFlush(new DefaultHttp2HeadersFrame(h, true)).sync();
         }
 
-        void respond(int status, String body) throws Exception {
+        public void respond(int status, String body) throws Exception {
             respond(status, Map.of(), body);
         }
 
-        void respond(int status, Map<String, String> fields, String body) throws Exception {
+        public void respond(int status, Map<String, String> fields, String body) throws Exception {
             byte[] b = body.getBytes(StandardCharsets.UTF_8);
             Map<String, String> all = new java.util.LinkedHashMap<>(fields);
             all.putIfAbsent("content-length", Integer.toString(b.length));
@@ -163,12 +163,12 @@ final class H2cUpstream implements AutoCloseable {
             }
         }
 
-        void reset(Http2Error error) throws Exception {
+        public void reset(Http2Error error) throws Exception {
             ch.writeAndFlush(new DefaultHttp2ResetFrame(error)).sync();
         }
 
         /** The connection of this stream. */
-        Channel parent() {
+        public Channel parent() {
             return ch.parent();
         }
 
@@ -185,11 +185,11 @@ final class H2cUpstream implements AutoCloseable {
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
     private final Channel server;
     private final Handler handler;
-    final AtomicInteger connections = new AtomicInteger();
-    final AtomicInteger streams = new AtomicInteger();
-    final AtomicInteger maxActiveStreams = new AtomicInteger();
-    final List<Channel> parents = new CopyOnWriteArrayList<>();
-    final BlockingQueue<Stream> requests = new LinkedBlockingQueue<>();
+    public final AtomicInteger connections = new AtomicInteger();
+    public final AtomicInteger streams = new AtomicInteger();
+    public final AtomicInteger maxActiveStreams = new AtomicInteger();
+    public final List<Channel> parents = new CopyOnWriteArrayList<>();
+    public final BlockingQueue<Stream> requests = new LinkedBlockingQueue<>();
 
     private H2cUpstream(Handler handler, Long maxConcurrentStreams) throws InterruptedException {
         this.handler = handler;
@@ -219,19 +219,19 @@ final class H2cUpstream implements AutoCloseable {
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
     }
 
-    static H2cUpstream start(Handler handler) throws InterruptedException {
+    public static H2cUpstream start(Handler handler) throws InterruptedException {
         return new H2cUpstream(handler, null);
     }
 
-    static H2cUpstream start(long maxConcurrentStreams, Handler handler) throws InterruptedException {
+    public static H2cUpstream start(long maxConcurrentStreams, Handler handler) throws InterruptedException {
         return new H2cUpstream(handler, maxConcurrentStreams);
     }
 
-    int port() {
+    public int port() {
         return ((InetSocketAddress) server.localAddress()).getPort();
     }
 
-    Stream nextRequest() throws InterruptedException {
+    public Stream nextRequest() throws InterruptedException {
         Stream s = requests.poll(10, TimeUnit.SECONDS);
         if (s == null) {
             throw new AssertionError("the upstream received no request");
@@ -243,7 +243,7 @@ final class H2cUpstream implements AutoCloseable {
      * Sends GOAWAY on {@code parent} with {@code lastStreamId} (streams above it were not processed and are closed
      * here), as a server shutting down does.
      */
-    static void goAway(Channel parent, int lastStreamId) throws Exception {
+    public static void goAway(Channel parent, int lastStreamId) throws Exception {
         parent.eventLoop().submit(() -> {
             Http2FrameCodec codec = parent.pipeline().get(Http2FrameCodec.class);
             codec.goAway(parent.pipeline().context(codec), lastStreamId, Http2Error.NO_ERROR.code(),
