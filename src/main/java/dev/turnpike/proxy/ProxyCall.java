@@ -1,5 +1,9 @@
 package dev.turnpike.proxy;
 
+import dev.turnpike.grpc.Grpc;
+import dev.turnpike.grpc.GrpcErrors;
+import dev.turnpike.grpc.GrpcStatus;
+import dev.turnpike.grpc.GrpcWebCall;
 import dev.turnpike.http.BodySink;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.upstream.ClusterLimitException;
@@ -109,7 +113,12 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private long keepLimit;           // the most body bytes kept
     private ArrayDeque<HttpContent> kept;
     private boolean mirrorWanted;     // this request is to be copied to the route's mirror (not sent yet)
-    private ScheduledFuture<?> totalTimer; // the cluster's total timeout, all attempts included
+    private ScheduledFuture<?> totalTimer; // the total timeout or the call's deadline, all attempts included
+    private boolean deadlineIsCall;   // the timer is the gRPC call's deadline (grpc-timeout), not timeouts.total
+
+    // ---- gRPC ----
+    private final boolean grpc;       // a gRPC (or gRPC-Web) call: failures end it with a grpc-status
+    private final GrpcWebCall grpcWeb; // the gRPC-Web translation of the call, or null
 
     private UpstreamConnection conn;
     private boolean connReused;
@@ -146,6 +155,8 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         this.pool = pool;
         this.request = request;
         this.hasBody = hasBody;
+        this.grpc = Grpc.isGrpcRequest(exchange.requestHeaders());
+        this.grpcWeb = null;
         this.cluster = null;
         this.responseTimeoutNanos = proxy.responseTimeoutNanos;
         this.idleTimeoutNanos = proxy.idleTimeoutNanos;
@@ -157,11 +168,14 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     }
 
     /** The cluster form: each attempt goes to the endpoint the cluster picks. */
-    ProxyCall(ProxyHandler proxy, Exchange exchange, ClusterRuntime cluster, HttpRequest request, boolean hasBody) {
+    ProxyCall(ProxyHandler proxy, Exchange exchange, ClusterRuntime cluster, HttpRequest request, boolean hasBody,
+              GrpcWebCall grpcWeb) {
         this.proxy = proxy;
         this.exchange = exchange;
         this.request = request;
         this.hasBody = hasBody;
+        this.grpc = Grpc.isGrpcRequest(exchange.requestHeaders());
+        this.grpcWeb = grpcWeb;
         this.cluster = cluster;
         // A route's own timeouts (a long-polling route, a stream) replace its cluster's for its requests only.
         this.responseTimeoutNanos = proxy.firstByteNanos >= 0 ? proxy.firstByteNanos : cluster.timeouts().firstByteNanos();
@@ -228,12 +242,10 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
                 return;
             }
             requestOpen = true;
-            if (totalTimeoutNanos > 0) {
-                totalTimer = exchange.eventLoop().schedule(this::onTotalTimeout, totalTimeoutNanos,
-                        TimeUnit.NANOSECONDS);
-            }
+            startTotalTimer(totalTimeoutNanos);
             startAttempt();
         } else {
+            startTotalTimer(0);
             UpstreamConnection c = pool.pollIdle();
             if (c != null) {
                 attach(c, true);
@@ -243,6 +255,24 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         if (mirrorWanted && !hasBody) {
             sendMirror();
+        }
+    }
+
+    /**
+     * Bounds the whole exchange by {@code totalNanos} (0: no bound) and, for a gRPC call, by its deadline
+     * ({@code grpc-timeout}), whichever is shorter: a call whose client stopped waiting need not go on upstream.
+     */
+    private void startTotalTimer(long totalNanos) {
+        long bound = totalNanos;
+        if (grpc) {
+            long deadline = Grpc.timeoutNanos(exchange.requestHeaders().get(Grpc.GRPC_TIMEOUT));
+            if (deadline >= 0 && (bound == 0 || deadline < bound)) {
+                bound = Math.max(1, deadline);
+                deadlineIsCall = true;
+            }
+        }
+        if (bound > 0) {
+            totalTimer = exchange.eventLoop().schedule(this::onTotalTimeout, bound, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -376,6 +406,10 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     /** The exchange is over for the upstream side: the open attempt ends as {@code outcome}, then the request. */
     private void done(Outcome outcome) {
         releaseLease();
+        if (totalTimer != null) {
+            totalTimer.cancel(false);
+            totalTimer = null;
+        }
         if (cluster == null) {
             return;
         }
@@ -383,10 +417,6 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         if (requestOpen) {
             requestOpen = false;
             cluster.endRequest();
-        }
-        if (totalTimer != null) {
-            totalTimer.cancel(false);
-            totalTimer = null;
         }
     }
 
@@ -398,19 +428,42 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
     }
 
-    /** The cluster's total timeout expired: whatever attempt is running ends, and so does the exchange. */
+    /**
+     * The total timeout or the call's deadline expired: whatever attempt is running ends, and so does the exchange. A
+     * gRPC call whose response has begun ends with DEADLINE_EXCEEDED in its trailers rather than cut.
+     */
     private void onTotalTimeout() {
         totalTimer = null;
         if (finished) {
             return;
         }
-        LOG.debug("cluster {}: {} {} exceeded the total timeout", cluster.name(), request.method(), request.uri());
+        String detail = deadlineIsCall ? "The call's deadline expired before the upstream answered."
+                : "The upstream did not answer within the total timeout.";
+        LOG.debug("{} {}: {}", request.method(), request.uri(), detail);
         endAttempt(Outcome.TIMEOUT);
-        if (exchange.headSent()) {
-            abortClient();
+        if (!exchange.headSent()) {
+            fail(HttpResponseStatus.GATEWAY_TIMEOUT, detail);
+        } else if (grpc) {
+            endCall(GrpcStatus.DEADLINE_EXCEEDED, detail);
         } else {
-            fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not answer within the total timeout.");
+            abortClient();
         }
+    }
+
+    /** Ends a gRPC call whose response head went out with {@code status} in its trailers (in the body for gRPC-Web). */
+    private void endCall(GrpcStatus status, String detail) {
+        finished = true;
+        done(Outcome.CANCELLED);
+        cancelTimer();
+        closeConnection();
+        releaseHeld();
+        if (bodyPaused) {
+            bodyPaused = false;
+            exchange.resumeBody();
+        }
+        LastHttpContent last = new DefaultLastHttpContent(io.netty.buffer.Unpooled.EMPTY_BUFFER);
+        GrpcErrors.status(last.trailingHeaders(), status, detail);
+        exchange.end(grpcWeb != null ? grpcWeb.end(last, exchange.alloc()) : last);
     }
 
     // ---- PickContext (cluster form): read lazily from the exchange ------------------------------------------
@@ -548,7 +601,18 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private void onRequestBodyPart(HttpContent part) {
         if (finished || responseDone) {
             part.release();
-        } else if (conn == null) {
+            return;
+        }
+        if (grpcWeb != null) {
+            try {
+                part = grpcWeb.request(part, exchange.alloc());
+            } catch (IllegalArgumentException e) {
+                endAttempt(Outcome.CANCELLED);
+                fail(HttpResponseStatus.BAD_REQUEST, "The gRPC-Web request body is not valid base64.");
+                return;
+            }
+        }
+        if (conn == null) {
             hold(part);
         } else {
             sendBodyPart(part);
@@ -704,13 +768,17 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         reusable = HttpUtil.isKeepAlive(head) && isSelfDelimited(head);
         arm(PHASE_BODY, idleTimeoutNanos);
         streaming = proxy.streaming || isStream(head.headers());
-        if (streaming && totalTimer != null) {
-            // A stream (SSE, a route marked streaming) lasts as long as it lasts: only the idle timeout applies.
+        if (streaming && totalTimer != null && !deadlineIsCall) {
+            // A stream (SSE, a route marked streaming) lasts as long as it lasts: only the idle timeout applies (a
+            // gRPC call's own deadline still does: its client stops waiting then).
             totalTimer.cancel(false);
             totalTimer = null;
         }
         head.headers().remove(X_ACCEL_BUFFERING);
         ProxyHeaders.cleanResponse(head.headers());
+        if (grpcWeb != null) {
+            grpcWeb.responseHeaders(head.headers());
+        }
         if (setCookie != null) {
             head.headers().add(HttpHeaderNames.SET_COOKIE, setCookie);
         }
@@ -719,7 +787,13 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             // HTTP/2 HEADERS that end the stream: a head and an empty end, sent as such (the exchange takes heads only).
             exchange.sendHead(new DefaultHttpResponse(HttpVersion.HTTP_1_1, full.status(), full.headers()));
             flushPending = true;
-            onBodyPart(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
+            LastHttpContent end = new DefaultLastHttpContent(full.content(), full.trailingHeaders());
+            if (grpc && grpcWeb == null && end.trailingHeaders().isEmpty()) {
+                // A trailers-only gRPC answer: the client's HTTP/2 transport cannot end the stream with the head, and
+                // gRPC clients require trailers after a head that does not end it, so the status goes there too.
+                copyStatus(full.headers(), end.trailingHeaders());
+            }
+            onBodyPart(end);
             return false;
         }
         exchange.sendHead(head);
@@ -790,6 +864,15 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         releaseHeld();
     }
 
+    private static void copyStatus(HttpHeaders from, HttpHeaders to) {
+        for (CharSequence name : new CharSequence[] {Grpc.GRPC_STATUS, Grpc.GRPC_MESSAGE, Grpc.GRPC_STATUS_DETAILS}) {
+            String v = from.get(name);
+            if (v != null) {
+                to.set(name, v);
+            }
+        }
+    }
+
     private boolean isSelfDelimited(HttpResponse head) {
         int code = head.status().code();
         return request.method() == HttpMethod.HEAD || code == 204 || code == 304
@@ -814,10 +897,11 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         deadline = System.nanoTime() + idleTimeoutNanos;
+        HttpContent out = grpcWeb != null ? grpcWeb.response(part, exchange.alloc()) : part;
         if (streaming) {
-            exchange.sendAndFlush(part); // each event reaches the client now, not at the end of the read
+            exchange.sendAndFlush(out); // each event reaches the client now, not at the end of the read
         } else {
-            exchange.send(part);
+            exchange.send(out);
             flushPending = true;
         }
         if (!upstreamPaused && !exchange.isWritable()) {
@@ -846,7 +930,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             bodyPaused = false;
             exchange.resumeBody();
         }
-        exchange.end(last);
+        exchange.end(grpcWeb != null ? grpcWeb.end(last, exchange.alloc()) : last);
     }
 
     @Override

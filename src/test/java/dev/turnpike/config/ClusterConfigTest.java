@@ -651,6 +651,53 @@ class ClusterConfigTest {
                         + " type: http");
     }
 
+    @Test
+    void grpcWebOnProxyRoutes() throws Exception {
+        TurnpikeConfig c = parse(LISTEN + """
+                  grpc: { endpoints: [127.0.0.1:50051], protocol: h2c }
+                sites:
+                  - routes:
+                      - path: /a/*
+                        proxy: { cluster: grpc, grpc_web: true }
+                      - path: /b/*
+                        proxy: { cluster: grpc, grpc_web: { allow_origins: ["https://App.Example:8443", "*"] } }
+                      - path: /c/*
+                        proxy: { cluster: grpc, grpc_web: false }
+                """);
+        List<RouteConfig> routes = c.sites().get(0).routes();
+        assertThat(((HandlerConfig.Proxy) routes.get(0).handler()).grpcWeb())
+                .contains(new HandlerConfig.GrpcWeb(List.of()));
+        assertThat(((HandlerConfig.Proxy) routes.get(1).handler()).grpcWeb())
+                .contains(new HandlerConfig.GrpcWeb(List.of("https://app.example:8443", "*")));
+        assertThat(((HandlerConfig.Proxy) routes.get(2).handler()).grpcWeb()).isEmpty();
+
+        assertThat(problems(LISTEN + """
+                  grpc: { endpoints: [127.0.0.1:50051], protocol: h2c }
+                  web: { endpoints: [127.0.0.1:3000] }
+                sites:
+                  - routes:
+                      - path: /a/*
+                        proxy: { upstream: "http://127.0.0.1:3000", grpc_web: true }
+                      - path: /b/*
+                        proxy: { cluster: web, grpc_web: true }
+                      - path: /c/*
+                        proxy: { cluster: grpc, grpc_web: { allow_origins: [https://app.example/path, ftp://x] } }
+                      - path: /d/*
+                        proxy: { cluster: grpc, grpc_web: { origins: ["*"] } }
+                """)).containsExactly(
+                "t.yaml:8:53: sites[0].routes[0].proxy.grpc_web: gRPC-Web is translated to gRPC, which needs HTTP/2"
+                        + " to the upstream: proxy to a cluster with protocol: h2c instead of an upstream URL",
+                "t.yaml:10:32: sites[0].routes[1].proxy.grpc_web: gRPC-Web is translated to gRPC, which needs HTTP/2"
+                        + " to the upstream; cluster web speaks http1: give it protocol: h2c",
+                "t.yaml:12:61: sites[0].routes[2].proxy.grpc_web.allow_origins[0]: expected an origin,"
+                        + " scheme://host[:port] with no path, such as https://app.example.com, or *; got"
+                        + " 'https://app.example/path'",
+                "t.yaml:12:87: sites[0].routes[2].proxy.grpc_web.allow_origins[1]: expected an origin,"
+                        + " scheme://host[:port] with no path, such as https://app.example.com, or *; got 'ftp://x'",
+                "t.yaml:14:45: sites[0].routes[3].proxy.grpc_web.origins: unknown key; expected one of:"
+                        + " allow_origins");
+    }
+
     // ------------------------------------------------------------------------------------------ routes: problems
 
     private static final String TWO_CLUSTERS = LISTEN + """
@@ -782,13 +829,15 @@ class ClusterConfigTest {
                 "t.yaml:18:11: sites[0].routes[3].proxy.load_balancing: unknown key here; 'load_balancing' belongs"
                         + " under 'clusters.<name>'; expected one of: upstream, cluster, split, mirror,"
                         + " connect_timeout, response_timeout, idle_timeout, preserve_host, strip_prefix,"
-                        + " set_headers, max_idle_per_loop, timeouts, streaming, websocket",
+                        + " set_headers, max_idle_per_loop, timeouts, streaming, websocket,"
+                        + " grpc_web",
                 "t.yaml:21:11: sites[0].routes[4].proxy.response_timeout: 'response_timeout' applies only to a proxy"
                         + " to an upstream URL; set it on the clusters of the split, e.g."
                         + " clusters.shadow.timeouts.first_byte, or for this route only: timeouts: { first_byte: ... }",
                 "t.yaml:22:18: sites[0].routes[5].proxy.clustr: unknown key; did you mean 'cluster'? expected one"
                         + " of: upstream, cluster, split, mirror, connect_timeout, response_timeout, idle_timeout,"
-                        + " preserve_host, strip_prefix, set_headers, max_idle_per_loop, timeouts, streaming, websocket",
+                        + " preserve_host, strip_prefix, set_headers, max_idle_per_loop, timeouts, streaming, websocket,"
+                        + " grpc_web",
                 "t.yaml:23:9: sites[0].routes[6].cluster: unknown key here; 'cluster' belongs under 'proxy';"
                         + " expected one of: name, path, regex, methods, headers, error_pages, static, proxy,"
                         + " respond, redirect");
