@@ -341,6 +341,73 @@ class H2cUpstreamProxyTest {
         assertThat(up.connections.get()).isEqualTo(2);
     }
 
+    @Test
+    void aConnectionIsRetiredAfterMaxRequestsPerConnectionStreams() throws Exception {
+        H2cUpstream up = upstream(H2cUpstreamProxyTest::echo);
+        TestServer s = turnpike(up, "    pool: {max_requests_per_connection: 2}\n");
+        RawClient c = client(s);
+        List<String> conns = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            RawClient.Response r = c.send(get("/api/" + i)).read();
+            assertThat(r.status).isEqualTo(200);
+            conns.add(r.header("x-conn"));
+        }
+        assertThat(conns).containsExactly("0", "0", "1", "1", "2");
+        await(() -> !up.parents.get(0).isActive() && !up.parents.get(1).isActive());
+    }
+
+    @Test
+    void anIdleConnectionThatReceivesGoAwayIsNotUsedAgain() throws Exception {
+        H2cUpstream up = upstream(H2cUpstreamProxyTest::echo);
+        TestServer s = turnpike(up, "");
+        RawClient c = client(s);
+        RawClient.Response first = c.send(get("/api/one")).read();
+        assertThat(first.header("x-conn")).isEqualTo("0");
+        H2cUpstream.goAway(up.parents.get(0), 1); // graceful: stream 1 was processed, nothing after it will be
+        await(() -> !up.parents.get(0).isActive());
+        RawClient.Response second = c.send(get("/api/two")).read();
+        assertThat(second.status).isEqualTo(200);
+        assertThat(second.header("x-conn")).isEqualTo("1");
+    }
+
+    @Test
+    void theClustersConnectionLimitCountsHttp2Connections() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        H2cUpstream up = upstream(st -> {
+            release.await(20, TimeUnit.SECONDS);
+            st.respond(200, st.path());
+        });
+        TestServer s = turnpike(up, "    limits: {max_connections: 1}\n");
+        ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+        closeables.add(pool::shutdownNow);
+        List<Future<RawClient.Response>> answers = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            String path = "/api/r" + i;
+            answers.add(pool.submit(() -> {
+                try (RawClient c = s.connect()) {
+                    return c.send(get(path)).read();
+                }
+            }));
+        }
+        await(() -> up.streams.get() == 10);
+        release.countDown();
+        for (Future<RawClient.Response> a : answers) {
+            assertThat(a.get(20, TimeUnit.SECONDS).status).as("streams share the one connection allowed")
+                    .isEqualTo(200);
+        }
+        assertThat(up.connections.get()).isEqualTo(1);
+    }
+
+    private static void await(java.util.function.BooleanSupplier cond) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met in time");
+            }
+            Thread.sleep(20);
+        }
+    }
+
     // ---- big bodies, back-pressure -------------------------------------------------------------------------
 
     private static long directMemory() {
