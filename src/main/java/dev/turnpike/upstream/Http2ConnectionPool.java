@@ -88,6 +88,8 @@ public final class Http2ConnectionPool implements ConnectionPool {
     private final Runnable sweeper = this::sweep;
     private ScheduledFuture<?> sweep;
     private boolean closed;
+    private volatile int openCount;
+    private volatile int idleCount;
 
     Http2ConnectionPool(EventLoop loop, Endpoint endpoint, PoolConfig config,
                         Class<? extends SocketChannel> channelClass, ByteBufAllocator alloc, EndpointResolver resolver,
@@ -118,35 +120,15 @@ public final class Http2ConnectionPool implements ConnectionPool {
         return endpoint;
     }
 
+    /** Kept as counts, not walked: metrics read them from other threads (a moment's view is enough there). */
     @Override
     public int openConnections() {
-        int n = 0;
-        for (Parent p : parents) {
-            if (p.active) {
-                n++;
-            }
-        }
-        return n;
+        return openCount;
     }
 
     @Override
     public int idleConnections() {
-        int n = 0;
-        for (Parent p : parents) {
-            if (p.active && p.streams == 0) {
-                n++;
-            }
-        }
-        return n;
-    }
-
-    /** Streams open (or opening) now, over every connection. */
-    public int openStreams() {
-        int n = 0;
-        for (Parent p : parents) {
-            n += p.streams;
-        }
-        return n;
+        return idleCount;
     }
 
     @Override
@@ -385,6 +367,8 @@ public final class Http2ConnectionPool implements ConnectionPool {
         long createdAt;
         /** Since when it has no stream (0 while it has some). */
         long idleSince;
+        /** Counted in {@code idleCount}. */
+        boolean idle;
 
         Parent(boolean limiterSlot) {
             this.limiterSlot = limiterSlot;
@@ -421,6 +405,7 @@ public final class Http2ConnectionPool implements ConnectionPool {
         /** The connection is open and its preface sent: streams can go. */
         void activated() {
             active = true;
+            openCount++;
             createdAt = System.nanoTime();
             streamBootstrap = new Http2StreamChannelBootstrap(channel)
                     .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
@@ -469,6 +454,10 @@ public final class Http2ConnectionPool implements ConnectionPool {
             streams++;
             started++;
             idleSince = 0;
+            if (idle) {
+                idle = false;
+                idleCount--;
+            }
             if (maxStreamsPerConnection > 0 && started >= maxStreamsPerConnection) {
                 retired = true; // this is its last stream: no new ones, it closes once they end
             }
@@ -518,6 +507,10 @@ public final class Http2ConnectionPool implements ConnectionPool {
 
         private void becameIdle() {
             idleSince = System.nanoTime();
+            if (!idle) {
+                idle = true;
+                idleCount++;
+            }
             scheduleSweep();
         }
 
@@ -527,7 +520,14 @@ public final class Http2ConnectionPool implements ConnectionPool {
                 return;
             }
             gone = true;
-            active = false;
+            if (active) {
+                active = false;
+                openCount--;
+            }
+            if (idle) {
+                idle = false;
+                idleCount--;
+            }
             parents.remove(this);
             if (limiterSlot && limiter != null) {
                 limiter.releaseConnection();

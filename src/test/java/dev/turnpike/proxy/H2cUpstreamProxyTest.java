@@ -140,6 +140,10 @@ class H2cUpstreamProxyTest {
         assertThat(c.send(get("/api/two")).read().status).isEqualTo(200);
         assertThat(up.connections.get()).isEqualTo(1);
         assertThat(up.streams.get()).isEqualTo(2);
+        var pools = s.server().snapshot().clusters().require("api").pools().pools();
+        assertThat(pools).hasSize(1);
+        await(() -> pools.get(0).idleConnections() == 1);
+        assertThat(pools.get(0).openConnections()).as("counted for metrics: the HTTP/2 connection").isEqualTo(1);
     }
 
     @Test
