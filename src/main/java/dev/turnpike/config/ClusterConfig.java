@@ -22,16 +22,50 @@ import java.util.Set;
  * @param health        active checks and passive outlier detection
  * @param retries       when a failed attempt may be tried again
  * @param limits        circuit breaking for the whole cluster
- * @param protocol      how requests go to the endpoints: HTTP/1.1, or HTTP/2 with prior knowledge (h2c)
+ * @param protocol      how requests go to the endpoints: HTTP/1.1, HTTP/2 with prior knowledge (h2c), or HTTP/2
+ *                      over TLS (h2)
+ * @param tls           TLS to the endpoints (https:// endpoints and protocol h2 imply it); empty for cleartext
  */
 public record ClusterConfig(String name, List<EndpointConfig> endpoints, LoadBalancing loadBalancing,
                             Duration slowStart, Duration dnsRefresh, Pool pool, Timeouts timeouts, Health health,
-                            Retries retries, Limits limits, SourcePosition position, UpstreamProtocol protocol) {
+                            Retries retries, Limits limits, SourcePosition position, UpstreamProtocol protocol,
+                            Optional<Tls> tls) {
 
     public ClusterConfig {
         endpoints = List.copyOf(endpoints);
         if (protocol == null) {
             protocol = UpstreamProtocol.HTTP1;
+        }
+        if (tls == null) {
+            tls = Optional.empty();
+        }
+    }
+
+    /**
+     * TLS to a cluster's endpoints.
+     *
+     * @param ca                 PEM bundle of the CAs the endpoints' certificates must chain to; empty uses the
+     *                           JVM's trusted CAs
+     * @param serverName         the name sent in SNI and that the certificate must be valid for; empty uses the
+     *                           endpoint's host name (an IP address is then checked against the certificate's IPs)
+     * @param verify             false skips every check of the endpoint's certificate (explicitly insecure)
+     * @param clientCertificate  PEM chain presented to endpoints that ask for a client certificate
+     * @param clientKey          its private key
+     * @param clientKeyPassword  password of an encrypted client key
+     */
+    public record Tls(Optional<Path> ca, Optional<String> serverName, boolean verify, Optional<Path> clientCertificate,
+                      Optional<Path> clientKey, Optional<String> clientKeyPassword) {
+        /** Verified against the JVM's CAs, with the endpoint's name, without a client certificate. */
+        public static Tls defaults() {
+            return new Tls(Optional.empty(), Optional.empty(), true, Optional.empty(), Optional.empty(),
+                    Optional.empty());
+        }
+
+        @Override
+        public String toString() {
+            // Never the password.
+            return "Tls[ca=" + ca + ", serverName=" + serverName + ", verify=" + verify + ", clientCertificate="
+                    + clientCertificate + ", clientKey=" + clientKey + "]";
         }
     }
 
@@ -40,7 +74,7 @@ public record ClusterConfig(String name, List<EndpointConfig> endpoints, LoadBal
                          Duration dnsRefresh, Pool pool, Timeouts timeouts, Health health, Retries retries,
                          Limits limits, SourcePosition position) {
         this(name, endpoints, loadBalancing, slowStart, dnsRefresh, pool, timeouts, health, retries, limits, position,
-                UpstreamProtocol.HTTP1);
+                UpstreamProtocol.HTTP1, Optional.empty());
     }
 
     /**

@@ -619,7 +619,7 @@ public final class ConfigLoader {
     }
 
     static final String ENDPOINT_EXPECTED = "expected host:port such as \"10.0.0.1:8080\" or \"[::1]:8080\","
-            + " an http:// URL, or unix:/path/to.sock";
+            + " an http:// or https:// URL, or unix:/path/to.sock";
 
     /**
      * With {@code endpoint}, the address of an upstream to connect to: a host is required, the port is 1..65535,

@@ -537,6 +537,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         if (cause instanceof ConnectTimeoutException) {
             fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not accept the connection in time.");
+        } else if (cause instanceof javax.net.ssl.SSLException) {
+            // The details (certificate names, CAs) are for the debug log above, not for the client.
+            fail(HttpResponseStatus.BAD_GATEWAY, "The TLS handshake with the upstream failed.");
         } else if (cause instanceof UnknownHostException) {
             fail(HttpResponseStatus.BAD_GATEWAY, "The upstream address could not be resolved.");
         } else {

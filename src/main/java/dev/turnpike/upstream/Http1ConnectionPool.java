@@ -9,6 +9,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 
 import java.net.SocketAddress;
@@ -35,6 +36,8 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
     /** The address to connect to without a lookup (an IP literal or a socket file), or null. */
     private final SocketAddress literalAddress;
     private final Bootstrap bootstrap;
+    /** TLS to the endpoint, or null. */
+    private final UpstreamTls tls;
     private final int maxIdle;
     private final long idleExpiryNanos;
     private final long maxRequestsPerConnection;
@@ -76,10 +79,15 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
                 .setMaxInitialLineLength(config.maxResponseLine())
                 .setMaxHeaderSize(config.maxResponseHeaderSize())
                 .setMaxChunkSize(config.maxContentPiece());
+        this.tls = config.tls();
+        boolean isDirect = direct != null;
         this.bootstrap = ConnectionPools.bootstrap(loop, config, channelClass, alloc, direct)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (tls != null) {
+                            ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), endpoint, isDirect));
+                        }
                         ch.pipeline()
                                 .addLast(HTTP_CODEC, new HttpClientCodec(decoder, false, false))
                                 .addLast("upstream", new UpstreamConnection(Http1ConnectionPool.this, ch));
@@ -243,7 +251,19 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
                 open++;
                 c.limiterSlot = limiter != null;
                 c.createdAt = System.nanoTime();
-                callback.connected(c);
+                if (tls == null) {
+                    callback.connected(c);
+                    return;
+                }
+                // Usable once the handshake is done; a failed one closes the channel (closed() counts it).
+                ch.pipeline().get(SslHandler.class).handshakeFuture().addListener(h -> {
+                    if (h.isSuccess()) {
+                        callback.connected(c);
+                    } else {
+                        ch.close();
+                        callback.connectFailed(h.cause());
+                    }
+                });
             } else {
                 connecting--;
                 releaseSlot();

@@ -22,12 +22,14 @@ import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.SSLException;
 import java.net.SocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
@@ -36,7 +38,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The HTTP/2 connections of one event loop to one {@link Endpoint} (cluster {@code protocol: h2c}, prior knowledge).
+ * The HTTP/2 connections of one event loop to one {@link Endpoint}: cluster {@code protocol: h2c} (prior knowledge)
+ * or {@code h2} (TLS, where ALPN must select h2 before any stream goes).
  * A request gets a stream, not a connection: {@link #connect} opens a stream channel on a connection with room for
  * one more (its peer's {@code SETTINGS_MAX_CONCURRENT_STREAMS}, assumed {@value #ASSUMED_MAX_STREAMS} until its
  * SETTINGS arrive), opening a connection only when none has room. Requests that arrive while a connection is being
@@ -72,6 +75,9 @@ public final class Http2ConnectionPool implements ConnectionPool {
     /** The address to connect to without a lookup (an IP literal or a socket file), or null. */
     private final SocketAddress literalAddress;
     private final Bootstrap bootstrap;
+    /** TLS to the endpoint (protocol h2), or null (h2c). */
+    private final UpstreamTls tls;
+    private final boolean direct;
     private final int maxHeaderListSize;
     private final int maxIdle;
     private final long idleExpiryNanos;
@@ -107,6 +113,8 @@ public final class Http2ConnectionPool implements ConnectionPool {
         this.maxPending = config.maxPending();
         this.pendingTimeoutNanos = config.pendingTimeout().toNanos();
         this.bootstrap = ConnectionPools.bootstrap(loop, config, channelClass, alloc, direct);
+        this.tls = config.tls();
+        this.direct = direct != null;
         this.maxHeaderListSize = config.maxResponseHeaderSize();
     }
 
@@ -266,6 +274,9 @@ public final class Http2ConnectionPool implements ConnectionPool {
         ChannelFuture f = bootstrap.clone().handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
+                if (tls != null) {
+                    ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), endpoint, direct));
+                }
                 ch.pipeline()
                         .addLast("h2", codec)
                         .addLast("h2-streams", Http2ClientSupport.multiplexer())
@@ -414,7 +425,7 @@ public final class Http2ConnectionPool implements ConnectionPool {
                         protected void initChannel(Http2StreamChannel ch) {
                             ch.pipeline()
                                     .addLast("http2-codec", new Http2StreamFrameToHttpObjectCodec(false, true))
-                                    .addLast("http2-head", new Http2RequestHead(false))
+                                    .addLast("http2-head", new Http2RequestHead(tls != null))
                                     .addLast("upstream", new UpstreamConnection(Parent.this, ch));
                         }
                     });
@@ -580,9 +591,23 @@ public final class Http2ConnectionPool implements ConnectionPool {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             ctx.fireChannelActive();
-            if (!p.gone) {
+            if (!p.gone && tls == null) {
                 p.activated();
+            } // over TLS: once the handshake agreed on h2 (the preface waits in the TLS handler until then)
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent done && !p.gone && !p.active) {
+                String problem = done.isSuccess() ? tls.alpnProblem(ctx.channel()) : null;
+                if (done.isSuccess() && problem == null) {
+                    p.activated();
+                } else {
+                    p.connectFailed(done.isSuccess() ? new SSLException(problem) : done.cause());
+                    ctx.close();
+                }
             }
+            ctx.fireUserEventTriggered(evt);
         }
 
         @Override

@@ -309,12 +309,12 @@ public final class H2cUpstream implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        server.close().sync();
+    public void close() {
+        server.close().syncUninterruptibly();
         for (Channel p : parents) {
             p.close();
         }
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         threads.shutdownNow();
     }
 }

@@ -9,6 +9,7 @@ import dev.turnpike.grpc.GrpcStatus;
 import dev.turnpike.upstream.Endpoint;
 import dev.turnpike.upstream.Http2ClientSupport;
 import dev.turnpike.upstream.UpstreamProtocol;
+import dev.turnpike.upstream.UpstreamTls;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -128,8 +129,10 @@ public final class ActiveHealthChecker implements AutoCloseable {
     /** The check sends a request (http or grpc) rather than only connecting. */
     private final boolean http;
     private final boolean grpc;
-    /** Probes speak HTTP/2 (h2c, prior knowledge). */
+    /** Probes speak HTTP/2 (h2c, prior knowledge, or ALPN over TLS). */
     private final boolean h2;
+    /** TLS to the endpoints, or null. */
+    private final UpstreamTls tls;
     private final String path;
     private final byte[] needle;
     private final String timeoutReason;
@@ -172,17 +175,19 @@ public final class ActiveHealthChecker implements AutoCloseable {
     public ActiveHealthChecker(ClusterHealth health, ActiveCheck check, EventLoopGroup group,
                                Class<? extends SocketChannel> channelClass, ProbeResolver resolver,
                                StartMode startMode, Function<Endpoint, ConnectionPools.Direct> directTargets) {
-        this(health, check, group, channelClass, resolver, startMode, directTargets, UpstreamProtocol.HTTP1);
+        this(health, check, group, channelClass, resolver, startMode, directTargets, UpstreamProtocol.HTTP1, null);
     }
 
     /**
-     * As above, for a cluster that speaks {@code protocol}: an http check of an h2c cluster goes over h2c (prior
-     * knowledge), a grpc check needs an HTTP/2 cluster.
+     * As above, for a cluster that speaks {@code protocol}, over {@code tls} when not null: an http check of an HTTP/2
+     * cluster goes over HTTP/2 (h2c prior knowledge, or TLS with ALPN), a grpc check needs an HTTP/2 cluster. A tcp
+     * check only connects, without TLS.
      */
     public ActiveHealthChecker(ClusterHealth health, ActiveCheck check, EventLoopGroup group,
                                Class<? extends SocketChannel> channelClass, ProbeResolver resolver,
                                StartMode startMode, Function<Endpoint, ConnectionPools.Direct> directTargets,
-                               UpstreamProtocol protocol) {
+                               UpstreamProtocol protocol, UpstreamTls tls) {
+        this.tls = tls;
         this.health = Objects.requireNonNull(health, "health");
         this.check = validate(Objects.requireNonNull(check, "check"));
         this.loop = Objects.requireNonNull(group, "group").next();
@@ -445,6 +450,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
             handler = new ChannelInitializer<Channel>() {
                 @Override
                 protected void initChannel(Channel ch) {
+                    addTls(ch, p);
                     ch.pipeline()
                             .addLast("h2", Http2ClientSupport.codec(64 * 1024))
                             .addLast("h2-streams", Http2ClientSupport.multiplexer())
@@ -455,6 +461,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
             handler = new ChannelInitializer<Channel>() {
                 @Override
                 protected void initChannel(Channel ch) {
+                    addTls(ch, p);
                     ch.pipeline()
                             .addLast("http-codec", new HttpClientCodec(decoderConfig, false, false))
                             .addLast("probe", new HttpProbeHandler(p, id));
@@ -486,6 +493,13 @@ public final class ActiveHealthChecker implements AutoCloseable {
                 });
             }
         });
+    }
+
+    /** Over TLS, the probe's pipeline starts with the handshake; the request waits in it until it is done. */
+    private void addTls(Channel ch, Probe p) {
+        if (tls != null) {
+            ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), p.endpoint, p.direct != null));
+        }
     }
 
     private FullHttpRequest request(Probe p) {

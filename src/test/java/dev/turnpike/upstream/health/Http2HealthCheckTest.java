@@ -59,7 +59,7 @@ class Http2HealthCheckTest {
 
     private void start(ClusterHealth health, ActiveCheck check) {
         ActiveHealthChecker c = new ActiveHealthChecker(health, check, group, NioSocketChannel.class, NO_DNS,
-                ActiveHealthChecker.StartMode.ASSUME_UP, e -> (ConnectionPools.Direct) null, UpstreamProtocol.H2C);
+                ActiveHealthChecker.StartMode.ASSUME_UP, e -> (ConnectionPools.Direct) null, UpstreamProtocol.H2C, null);
         closeables.add(c);
         c.start();
     }
@@ -163,7 +163,7 @@ class Http2HealthCheckTest {
     void aGrpcCheckNeedsAnHttp2Cluster() {
         ClusterHealth health = new ClusterHealth("api", List.of(local(1)));
         assertThatThrownBy(() -> new ActiveHealthChecker(health, grpc(""), group, NioSocketChannel.class, NO_DNS,
-                ActiveHealthChecker.StartMode.ASSUME_UP, e -> null, UpstreamProtocol.HTTP1))
+                ActiveHealthChecker.StartMode.ASSUME_UP, e -> null, UpstreamProtocol.HTTP1, null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("HTTP/2");
     }
 }
