@@ -1,10 +1,12 @@
 package dev.turnpike.proxy;
 
+import dev.turnpike.testing.H2Client;
 import dev.turnpike.testing.H2cUpstream;
 import dev.turnpike.testing.RawClient;
 import dev.turnpike.testing.TestServer;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Headers;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -223,6 +225,25 @@ class H2cUpstreamProxyTest {
         assertThat(r.bodyText()).isEqualTo("part one, part two");
         assertThat(r.trailers).anySatisfy(t -> assertThat(t).containsExactly("x-checksum", "abc123"));
         assertThat(r.trailers).anySatisfy(t -> assertThat(t).containsExactly("x-status", "0"));
+    }
+
+    @Test
+    void responseTrailersReachAnHttp2ClientAsATrailingHeadersFrame() throws Exception {
+        H2cUpstream up = upstream(st -> {
+            st.headers(200, Map.of("content-type", "application/octet-stream"), false);
+            st.data("payload".getBytes(StandardCharsets.UTF_8), false);
+            st.trailers(Map.of("x-checksum", "abc123"));
+        });
+        TestServer s = turnpike(up, "");
+        try (H2Client c = H2Client.connect(s.port())) {
+            Http2Headers req = H2Client.request("GET", "/api/t").add("te", "trailers");
+            H2Client.Stream r = c.response(c.send(req, true));
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.bodyText()).isEqualTo("payload");
+            assertThat(r.trailers).as("trailers of " + r).isNotNull();
+            assertThat(r.trailers.get("x-checksum").toString()).isEqualTo("abc123");
+        }
+        assertThat(up.nextRequest().header("te")).as("te: trailers is passed on").isEqualTo("trailers");
     }
 
     @Test
