@@ -76,6 +76,13 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private static final int PHASE_SEND = 3;
     /** How often a request the upstream did not process (GOAWAY, REFUSED_STREAM) is sent again. */
     private static final int MAX_UNPROCESSED_RETRIES = 2;
+    /**
+     * An upstream failure this close to a call's deadline is taken for the deadline: the upstream enforces the same
+     * grpc-timeout and its timer may fire before ours (it cancels the stream), and the client must still be told
+     * DEADLINE_EXCEEDED rather than UNAVAILABLE.
+     */
+    private static final long DEADLINE_SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final String CALL_DEADLINE = "The call's deadline expired before the upstream answered.";
 
     /** nginx's response header that turns buffering off; a directive to the proxy, never passed to the client. */
     static final AsciiString X_ACCEL_BUFFERING = AsciiString.cached("x-accel-buffering");
@@ -115,6 +122,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private boolean mirrorWanted;     // this request is to be copied to the route's mirror (not sent yet)
     private ScheduledFuture<?> totalTimer; // the total timeout or the call's deadline, all attempts included
     private boolean deadlineIsCall;   // the timer is the gRPC call's deadline (grpc-timeout), not timeouts.total
+    private long callDeadlineAt;      // when the call's deadline expires (System.nanoTime()), if deadlineIsCall
 
     // ---- gRPC ----
     private final boolean grpc;       // a gRPC (or gRPC-Web) call: failures end it with a grpc-status
@@ -269,6 +277,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             if (deadline >= 0 && (bound == 0 || deadline < bound)) {
                 bound = Math.max(1, deadline);
                 deadlineIsCall = true;
+                callDeadlineAt = System.nanoTime() + bound;
             }
         }
         if (bound > 0) {
@@ -437,8 +446,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         if (finished) {
             return;
         }
-        String detail = deadlineIsCall ? "The call's deadline expired before the upstream answered."
-                : "The upstream did not answer within the total timeout.";
+        String detail = deadlineIsCall ? CALL_DEADLINE : "The upstream did not answer within the total timeout.";
         LOG.debug("{} {}: {}", request.method(), request.uri(), detail);
         endAttempt(Outcome.TIMEOUT);
         if (!exchange.headSent()) {
@@ -448,6 +456,11 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         } else {
             abortClient();
         }
+    }
+
+    /** Whether a gRPC call's deadline has (all but) expired: a failure now is reported as the deadline. */
+    private boolean atCallDeadline() {
+        return grpc && deadlineIsCall && !finished && System.nanoTime() - callDeadlineAt > -DEADLINE_SLACK_NANOS;
     }
 
     /** Ends a gRPC call whose response head went out with {@code status} in its trailers (in the body for gRPC-Web). */
@@ -1047,6 +1060,10 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     }
 
     private void fail(HttpResponseStatus status, String detail) {
+        if (atCallDeadline()) {
+            status = HttpResponseStatus.GATEWAY_TIMEOUT;
+            detail = CALL_DEADLINE;
+        }
         finished = true;
         done(Outcome.CANCELLED);
         cancelTimer();
@@ -1060,6 +1077,10 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     }
 
     private void abortClient() {
+        if (atCallDeadline()) {
+            endCall(GrpcStatus.DEADLINE_EXCEEDED, CALL_DEADLINE);
+            return;
+        }
         finished = true;
         done(Outcome.CANCELLED);
         cancelTimer();

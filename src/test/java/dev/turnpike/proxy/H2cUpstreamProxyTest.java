@@ -353,6 +353,33 @@ class H2cUpstreamProxyTest {
         assertThat(client(s).send(get("/api/x")).read().status).isEqualTo(502);
     }
 
+    /**
+     * The upstream enforces a call's grpc-timeout too, and may cancel the stream a moment before Turnpike's own timer
+     * fires: the client must still hear DEADLINE_EXCEEDED, not UNAVAILABLE (before the head) or a cut (after it).
+     */
+    @Test
+    void anUpstreamThatCancelsAtTheCallsDeadlineIsStillDeadlineExceeded() throws Exception {
+        H2cUpstream up = upstream(st -> {
+            st.body();
+            if (st.path().endsWith("/late-head")) {
+                st.headers(200, Map.of("content-type", "application/grpc"), false);
+            }
+            Thread.sleep(440); // the deadline is 500ms: cancel a moment before Turnpike's timer fires
+            st.reset(Http2Error.CANCEL);
+        });
+        TestServer s = turnpike(up, "    retries: {attempts: 0}\n");
+        String call = "POST /api/svc/%s HTTP/1.1\r\nHost: example.test\r\nContent-Type: application/grpc\r\n"
+                + "TE: trailers\r\ngrpc-timeout: 500m\r\nContent-Length: 5\r\n\r\n\0\0\0\0\0";
+        RawClient.Response early = client(s).send(call.formatted("early")).read();
+        assertThat(early.status).isEqualTo(200);
+        assertThat(early.header("grpc-status")).isEqualTo("4");
+
+        RawClient.Response late = client(s).send(call.formatted("late-head")).read();
+        assertThat(late.status).isEqualTo(200);
+        assertThat(late.trailers).as("the call ends with trailers, not a cut")
+                .anySatisfy(t -> assertThat(t).containsExactly("grpc-status", "4"));
+    }
+
     // ---- idle connections ----------------------------------------------------------------------------------
 
     @Test
