@@ -1469,13 +1469,13 @@ public final class ConfigLoader {
             };
             if ("upstream".equals(target)) {
                 r.problem(f.keyNode("grpc_web"), f.path("grpc_web"), "gRPC-Web is translated to gRPC, which needs"
-                        + " HTTP/2 to the upstream: proxy to a cluster with protocol: h2c instead of an upstream URL");
+                        + " HTTP/2 to the upstream: proxy to a cluster with protocol: h2c (or h2) instead of an upstream URL");
             }
             for (String name : names) {
                 clusters.clusters().stream().filter(c -> c.name().equals(name) && !c.protocol().isHttp2())
                         .findFirst().ifPresent(c -> r.problem(f.keyNode("grpc_web"), f.path("grpc_web"), "gRPC-Web"
                                 + " is translated to gRPC, which needs HTTP/2 to the upstream; cluster " + name
-                                + " speaks " + c.protocol().configName() + ": give it protocol: h2c"));
+                                + " speaks " + c.protocol().configName() + ": give it protocol: h2c (or h2 over TLS)"));
             }
         }
         if (target == null || target.equals("upstream")) {

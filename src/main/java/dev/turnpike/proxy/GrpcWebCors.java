@@ -1,6 +1,7 @@
 package dev.turnpike.proxy;
 
 import dev.turnpike.grpc.Grpc;
+import dev.turnpike.http.AllowedOrigins;
 import dev.turnpike.http.Exchange;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -13,8 +14,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 
 import java.util.List;
-import java.util.Locale;
-import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -39,12 +38,10 @@ final class GrpcWebCors {
     private static final Pattern HEADER_LIST = Pattern.compile("[!#$%&'*+\\-.^_`|~0-9A-Za-z]+(\\s*,\\s*"
             + "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+)*");
 
-    private final boolean anyOrigin;
-    private final Set<String> origins;
+    private final AllowedOrigins origins;
 
     GrpcWebCors(List<String> allowOrigins) {
-        this.anyOrigin = allowOrigins.contains("*");
-        this.origins = Set.copyOf(allowOrigins);
+        this.origins = new AllowedOrigins(allowOrigins);
     }
 
     /**
@@ -55,7 +52,8 @@ final class GrpcWebCors {
     boolean handle(Exchange exchange) {
         HttpHeaders req = exchange.requestHeaders();
         String origin = req.get(HttpHeaderNames.ORIGIN);
-        boolean allowed = origin != null && (anyOrigin || origins.contains(origin.toLowerCase(Locale.ROOT)));
+        boolean allowed = origins.contains(origin);
+        boolean anyOrigin = origins.any();
         boolean preflight = exchange.method() == HttpMethod.OPTIONS && req.contains(REQUEST_METHOD);
         if (allowed) {
             exchange.addResponseHeader(ALLOW_ORIGIN, anyOrigin ? "*" : origin);

@@ -660,7 +660,7 @@ class ClusterConfigTest {
                       - path: /a/*
                         proxy: { cluster: grpc, grpc_web: true }
                       - path: /b/*
-                        proxy: { cluster: grpc, grpc_web: { allow_origins: ["https://App.Example:8443", "*"] } }
+                        proxy: { cluster: grpc, grpc_web: { allow_origins: ["https://App.Example:8443", "https://*.example.com", "*"] } }
                       - path: /c/*
                         proxy: { cluster: grpc, grpc_web: false }
                 """);
@@ -668,7 +668,7 @@ class ClusterConfigTest {
         assertThat(((HandlerConfig.Proxy) routes.get(0).handler()).grpcWeb())
                 .contains(new HandlerConfig.GrpcWeb(List.of()));
         assertThat(((HandlerConfig.Proxy) routes.get(1).handler()).grpcWeb())
-                .contains(new HandlerConfig.GrpcWeb(List.of("https://app.example:8443", "*")));
+                .contains(new HandlerConfig.GrpcWeb(List.of("https://app.example:8443", "https://*.example.com", "*")));
         assertThat(((HandlerConfig.Proxy) routes.get(2).handler()).grpcWeb()).isEmpty();
 
         assertThat(problems(LISTEN + """
@@ -686,14 +686,14 @@ class ClusterConfigTest {
                         proxy: { cluster: grpc, grpc_web: { origins: ["*"] } }
                 """)).containsExactly(
                 "t.yaml:8:53: sites[0].routes[0].proxy.grpc_web: gRPC-Web is translated to gRPC, which needs HTTP/2"
-                        + " to the upstream: proxy to a cluster with protocol: h2c instead of an upstream URL",
+                        + " to the upstream: proxy to a cluster with protocol: h2c (or h2) instead of an upstream URL",
                 "t.yaml:10:32: sites[0].routes[1].proxy.grpc_web: gRPC-Web is translated to gRPC, which needs HTTP/2"
-                        + " to the upstream; cluster web speaks http1: give it protocol: h2c",
-                "t.yaml:12:61: sites[0].routes[2].proxy.grpc_web.allow_origins[0]: expected an origin,"
-                        + " scheme://host[:port] with no path, such as https://app.example.com, or *; got"
-                        + " 'https://app.example/path'",
-                "t.yaml:12:87: sites[0].routes[2].proxy.grpc_web.allow_origins[1]: expected an origin,"
-                        + " scheme://host[:port] with no path, such as https://app.example.com, or *; got 'ftp://x'",
+                        + " to the upstream; cluster web speaks http1: give it protocol: h2c (or h2 over TLS)",
+                "t.yaml:12:61: sites[0].routes[2].proxy.grpc_web.allow_origins[0]: an origin has no path, query or"
+                        + " user info: expected an origin such as https://chat.example.com or https://*.example.com,"
+                        + " got 'https://app.example/path'",
+                "t.yaml:12:87: sites[0].routes[2].proxy.grpc_web.allow_origins[1]: an origin's scheme is http or"
+                        + " https, got 'ftp://x'",
                 "t.yaml:14:45: sites[0].routes[3].proxy.grpc_web.origins: unknown key; expected one of:"
                         + " allow_origins");
     }

@@ -131,7 +131,8 @@ class GrpcWebProxyTest {
 
     @Test
     void corsPreflightsAreAnsweredForTheAllowedOriginsOnly() throws Exception {
-        TestServer s = turnpike(grpcServer(), ", grpc_web: {allow_origins: [\"https://app.example\"]}", "");
+        TestServer s = turnpike(grpcServer(),
+                ", grpc_web: {allow_origins: [\"https://app.example\", \"https://*.apps.example\"]}", "");
         RawClient c = client(s);
         RawClient.Response pre = c.send("OPTIONS /test.Echo/Unary HTTP/1.1\r\nHost: example.test\r\n"
                 + "Origin: https://app.example\r\nAccess-Control-Request-Method: POST\r\n"
@@ -147,6 +148,10 @@ class GrpcWebProxyTest {
                 "Origin: https://app.example\r\n", EchoGrpcService.frame("cors"))).read();
         assertThat(call.header("access-control-allow-origin")).isEqualTo("https://app.example");
         assertThat(call.header("access-control-expose-headers")).contains("grpc-status").contains("grpc-message");
+
+        RawClient.Response sub = c.send("OPTIONS /test.Echo/Unary HTTP/1.1\r\nHost: example.test\r\n"
+                + "Origin: https://a.b.apps.example\r\nAccess-Control-Request-Method: POST\r\n\r\n").read();
+        assertThat(sub.header("access-control-allow-origin")).as("a wildcard origin").isEqualTo("https://a.b.apps.example");
 
         RawClient.Response other = c.send("OPTIONS /test.Echo/Unary HTTP/1.1\r\nHost: example.test\r\n"
                 + "Origin: https://evil.example\r\nAccess-Control-Request-Method: POST\r\n\r\n").read();

@@ -270,6 +270,20 @@ class H2cUpstreamProxyTest {
         assertThat(c.send(get("/api/again")).read().status).as("the client connection lives on").isEqualTo(204);
     }
 
+    @Test
+    void aWebSocketHandshakeToAnHttp2ClusterGoesOnAsAPlainRequest() throws Exception {
+        H2cUpstream up = upstream(st -> st.respond(200, Map.of("x-saw-upgrade",
+                String.valueOf(st.header("upgrade") != null)), "plain"));
+        TestServer s = turnpike(up, "");
+        RawClient.Response r = client(s).send("GET /api/ws HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Sec-WebSocket-Version: 13\r\n\r\n").read();
+        // An Upgrade cannot cross HTTP/2 (RFC 9113 8.6); ignoring it is what RFC 9110 allows.
+        assertThat(r.status).isEqualTo(200);
+        assertThat(r.bodyText()).isEqualTo("plain");
+        assertThat(r.header("x-saw-upgrade")).isEqualTo("false");
+    }
+
     // ---- failures and retries ------------------------------------------------------------------------------
 
     @Test
