@@ -1,5 +1,7 @@
 package dev.turnpike.config;
 
+import dev.turnpike.upstream.UpstreamProtocol;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -20,13 +22,59 @@ import java.util.Set;
  * @param health        active checks and passive outlier detection
  * @param retries       when a failed attempt may be tried again
  * @param limits        circuit breaking for the whole cluster
+ * @param protocol      how requests go to the endpoints: HTTP/1.1, HTTP/2 with prior knowledge (h2c), or HTTP/2
+ *                      over TLS (h2)
+ * @param tls           TLS to the endpoints (https:// endpoints and protocol h2 imply it); empty for cleartext
  */
 public record ClusterConfig(String name, List<EndpointConfig> endpoints, LoadBalancing loadBalancing,
                             Duration slowStart, Duration dnsRefresh, Pool pool, Timeouts timeouts, Health health,
-                            Retries retries, Limits limits, SourcePosition position) {
+                            Retries retries, Limits limits, SourcePosition position, UpstreamProtocol protocol,
+                            Optional<Tls> tls) {
 
     public ClusterConfig {
         endpoints = List.copyOf(endpoints);
+        if (protocol == null) {
+            protocol = UpstreamProtocol.HTTP1;
+        }
+        if (tls == null) {
+            tls = Optional.empty();
+        }
+    }
+
+    /**
+     * TLS to a cluster's endpoints.
+     *
+     * @param ca                 PEM bundle of the CAs the endpoints' certificates must chain to; empty uses the
+     *                           JVM's trusted CAs
+     * @param serverName         the name sent in SNI and that the certificate must be valid for; empty uses the
+     *                           endpoint's host name (an IP address is then checked against the certificate's IPs)
+     * @param verify             false skips every check of the endpoint's certificate (explicitly insecure)
+     * @param clientCertificate  PEM chain presented to endpoints that ask for a client certificate
+     * @param clientKey          its private key
+     * @param clientKeyPassword  password of an encrypted client key
+     */
+    public record Tls(Optional<Path> ca, Optional<String> serverName, boolean verify, Optional<Path> clientCertificate,
+                      Optional<Path> clientKey, Optional<String> clientKeyPassword) {
+        /** Verified against the JVM's CAs, with the endpoint's name, without a client certificate. */
+        public static Tls defaults() {
+            return new Tls(Optional.empty(), Optional.empty(), true, Optional.empty(), Optional.empty(),
+                    Optional.empty());
+        }
+
+        @Override
+        public String toString() {
+            // Never the password.
+            return "Tls[ca=" + ca + ", serverName=" + serverName + ", verify=" + verify + ", clientCertificate="
+                    + clientCertificate + ", clientKey=" + clientKey + "]";
+        }
+    }
+
+    /** An HTTP/1.1 cluster. */
+    public ClusterConfig(String name, List<EndpointConfig> endpoints, LoadBalancing loadBalancing, Duration slowStart,
+                         Duration dnsRefresh, Pool pool, Timeouts timeouts, Health health, Retries retries,
+                         Limits limits, SourcePosition position) {
+        this(name, endpoints, loadBalancing, slowStart, dnsRefresh, pool, timeouts, health, retries, limits, position,
+                UpstreamProtocol.HTTP1, Optional.empty());
     }
 
     /**
@@ -107,10 +155,11 @@ public record ClusterConfig(String name, List<EndpointConfig> endpoints, LoadBal
     /**
      * An active check run against every endpoint.
      *
-     * @param kind         http (request path, expect a status range and optionally a body substring) or tcp
-     *                     (connect only)
+     * @param kind         http (request path, expect a status range and optionally a body substring), tcp
+     *                     (connect only) or grpc (the standard {@code grpc.health.v1.Health/Check}; h2c clusters)
      * @param path         request path for http checks
-     * @param host         Host header for http checks; empty uses the endpoint's authority
+     * @param host         Host header (HTTP/2: {@code :authority}) for http and grpc checks; empty uses the
+     *                     endpoint's authority
      * @param statusFrom   lowest healthy status (inclusive)
      * @param statusTo     highest healthy status (inclusive)
      * @param bodyContains substring the response body must contain (read up to 64 KiB)
@@ -119,11 +168,25 @@ public record ClusterConfig(String name, List<EndpointConfig> endpoints, LoadBal
      * @param rise         consecutive successes that bring a down endpoint up
      * @param fall         consecutive failures that bring an up endpoint down
      * @param jitter       fraction (0..1) of the interval added at random, so checks do not align
+     * @param grpcService  for grpc checks: the service asked about; empty asks about the server as a whole
      */
     public record ActiveCheck(Kind kind, String path, Optional<String> host, int statusFrom, int statusTo,
                               Optional<String> bodyContains, Duration interval, Duration timeout, int rise, int fall,
-                              double jitter) {
-        public enum Kind { HTTP, TCP }
+                              double jitter, String grpcService) {
+        public enum Kind { HTTP, TCP, GRPC }
+
+        public ActiveCheck {
+            if (grpcService == null) {
+                grpcService = "";
+            }
+        }
+
+        /** An http or tcp check. */
+        public ActiveCheck(Kind kind, String path, Optional<String> host, int statusFrom, int statusTo,
+                           Optional<String> bodyContains, Duration interval, Duration timeout, int rise, int fall,
+                           double jitter) {
+            this(kind, path, host, statusFrom, statusTo, bodyContains, interval, timeout, rise, fall, jitter, "");
+        }
 
         /** {@code GET /} every 10s (2s timeout, 10% jitter), healthy on 200-399, up after 2 passes, down after 3 fails. */
         public static ActiveCheck defaults() {

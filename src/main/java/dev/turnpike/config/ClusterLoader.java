@@ -11,10 +11,13 @@ import dev.turnpike.config.ClusterConfig.Retries;
 import dev.turnpike.config.ClusterConfig.Sticky;
 import dev.turnpike.config.ClusterConfig.Timeouts;
 import dev.turnpike.config.ConfigReader.Fields;
+import dev.turnpike.tls.CertificateFiles;
+import dev.turnpike.upstream.UpstreamProtocol;
 import dev.turnpike.upstream.lb.HashKey;
 import dev.turnpike.upstream.lb.LoadBalancers;
 import org.snakeyaml.engine.v2.nodes.MappingNode;
 import org.snakeyaml.engine.v2.nodes.Node;
+import org.snakeyaml.engine.v2.nodes.ScalarNode;
 import org.snakeyaml.engine.v2.nodes.SequenceNode;
 
 import java.net.URI;
@@ -41,8 +44,11 @@ final class ClusterLoader {
 
     // ---------------------------------------------------------------------------------------------- schema
 
-    static final List<String> CLUSTER_KEYS = List.of("endpoints", "load_balancing", "slow_start", "dns_refresh",
-            "pool", "timeouts", "health", "retries", "limits");
+    static final List<String> CLUSTER_KEYS = List.of("endpoints", "protocol", "tls", "load_balancing", "slow_start",
+            "dns_refresh", "pool", "timeouts", "health", "retries", "limits");
+    static final List<String> TLS_KEYS = List.of("ca", "server_name", "verify", "client_certificate", "client_key",
+            "client_key_password");
+    static final List<String> PROTOCOLS = List.of("http1", "h2c", "h2");
     static final List<String> ENDPOINT_KEYS = List.of("address", "weight", "backup");
     static final List<String> LB_KEYS = List.of("policy", "hash_key", "hash_table", "cookie", "fallback", "max_age");
     static final List<String> STICKY_KEYS = List.of("cookie", "fallback", "max_age");
@@ -51,7 +57,7 @@ final class ClusterLoader {
     static final List<String> TIMEOUT_KEYS = List.of("connect", "send", "first_byte", "idle", "total");
     static final List<String> HEALTH_KEYS = List.of("active", "passive");
     static final List<String> ACTIVE_KEYS = List.of("type", "path", "host", "expected_status", "body_contains",
-            "interval", "timeout", "rise", "fall", "jitter");
+            "service", "interval", "timeout", "rise", "fall", "jitter");
     static final List<String> HTTP_CHECK_KEYS = List.of("path", "host", "expected_status", "body_contains");
     static final List<String> PASSIVE_KEYS = List.of("consecutive_5xx", "consecutive_connect_failures",
             "base_ejection_time", "max_ejection_time", "max_ejection_percent");
@@ -73,6 +79,8 @@ final class ClusterLoader {
     private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+\\-.^_`|~0-9A-Za-z]+");
     private static final Pattern HOST_HEADER =
             Pattern.compile("(\\[[0-9A-Fa-f:.]+]|[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?)(:[0-9]{1,5})?");
+    private static final Pattern SERVER_NAME =
+            Pattern.compile("[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*");
     private static final Pattern STATUS_RANGE = Pattern.compile("([0-9]{1,3})(?:\\s*-\\s*([0-9]{1,3}))?");
 
     private static final Map<String, String> CLUSTER_HINTS = clusterHints();
@@ -165,24 +173,158 @@ final class ClusterLoader {
         if (f == null) {
             return null;
         }
-        List<EndpointConfig> endpoints = endpoints(f);
+        Schemes schemes = new Schemes();
+        List<EndpointConfig> endpoints = endpoints(f, schemes);
+        UpstreamProtocol protocol = f.has("protocol") ? protocol(f.value("protocol"), f.path("protocol"))
+                : UpstreamProtocol.HTTP1;
+        Optional<ClusterConfig.Tls> tls = tls(f, schemes, protocol);
         LoadBalancing lb = f.has("load_balancing") ? loadBalancing(f.value("load_balancing"), f.path("load_balancing"))
                 : LoadBalancing.defaults();
         Duration slowStart = f.get("slow_start", Duration.ZERO, (n, p) -> r.duration(n, p, true));
         Duration dnsRefresh = f.get("dns_refresh", Duration.ofSeconds(30), r::duration);
         Pool pool = f.has("pool") ? pool(f.value("pool"), f.path("pool")) : Pool.defaults();
         Timeouts timeouts = f.has("timeouts") ? timeouts(f.value("timeouts"), f.path("timeouts")) : Timeouts.defaults();
-        Health health = f.has("health") ? health(f.value("health"), f.path("health")) : Health.none();
+        Health health = f.has("health") ? health(f.value("health"), f.path("health"), protocol) : Health.none();
         Retries retries = f.has("retries") ? retries(f.value("retries"), f.path("retries")) : Retries.defaults();
         ClusterConfig.Limits limits = f.has("limits") ? limits(f.value("limits"), f.path("limits"))
                 : ClusterConfig.Limits.defaults();
         return new ClusterConfig(name, endpoints, lb, slowStart, dnsRefresh, pool, timeouts, health, retries, limits,
-                r.pos(keyNode));
+                r.pos(keyNode), protocol, tls);
+    }
+
+    private UpstreamProtocol protocol(Node node, String path) {
+        return r.choice(node, path, PROTOCOLS).map(s -> UpstreamProtocol.valueOf(s.toUpperCase(Locale.ROOT)))
+                .orElse(UpstreamProtocol.HTTP1);
+    }
+
+    // ---------------------------------------------------------------------------------------------- tls
+
+    /** Where the endpoints' URL schemes were written: a cluster speaks TLS to all of its endpoints or to none. */
+    private static final class Schemes {
+        Node firstHttp;
+        String firstHttpPath;
+        Node firstHttps;
+        String firstHttpsPath;
+    }
+
+    /**
+     * The cluster's TLS: the {@code tls} block (or {@code tls: true}), implied by https:// endpoints and by protocol
+     * h2; files are read and checked now so that problems point at the line that names them.
+     */
+    private Optional<ClusterConfig.Tls> tls(Fields f, Schemes schemes, UpstreamProtocol protocol) {
+        if (schemes.firstHttp != null && schemes.firstHttps != null) {
+            r.problem(schemes.firstHttp, schemes.firstHttpPath, "a cluster speaks TLS to all of its endpoints or to"
+                    + " none, but " + schemes.firstHttpsPath + " is https:// and this one is http://; split them into"
+                    + " two clusters");
+        }
+        boolean implied = schemes.firstHttps != null || protocol == UpstreamProtocol.H2;
+        Optional<ClusterConfig.Tls> tls;
+        if (!f.has("tls")) {
+            tls = implied ? Optional.of(ClusterConfig.Tls.defaults()) : Optional.empty();
+        } else if (ConfigReader.isScalar(f.value("tls"))) {
+            Optional<Boolean> on = r.bool(f.value("tls"), f.path("tls"));
+            if (on.isPresent() && !on.get() && implied) {
+                r.problem(f.value("tls"), f.path("tls"), "tls: false contradicts "
+                        + (schemes.firstHttps != null ? "the https:// endpoint at " + schemes.firstHttpsPath
+                        : "protocol: h2, which is HTTP/2 over TLS") + "; remove it");
+            }
+            tls = on.orElse(false) || implied ? Optional.of(ClusterConfig.Tls.defaults()) : Optional.empty();
+        } else {
+            tls = tlsBlock(f.value("tls"), f.path("tls"));
+        }
+        if (tls.isPresent() && protocol == UpstreamProtocol.H2C) {
+            r.problem(f.has("tls") ? f.keyNode("tls") : schemes.firstHttps, f.has("tls") ? f.path("tls")
+                    : schemes.firstHttpsPath, "h2c is HTTP/2 over cleartext; for HTTP/2 over TLS write protocol: h2");
+        }
+        return tls;
+    }
+
+    private Optional<ClusterConfig.Tls> tlsBlock(Node node, String path) {
+        Fields f = r.map(node, path, TLS_KEYS);
+        if (f == null) {
+            return Optional.empty();
+        }
+        int before = r.problemCount();
+        Optional<Path> ca = f.has("ca") ? file(f.value("ca"), f.path("ca")) : Optional.empty();
+        if (ca.isPresent()) {
+            try {
+                CertificateFiles.readCaBundle(ca.get());
+            } catch (CertificateFiles.Problem p) {
+                r.problem(f.value("ca"), f.path("ca"), p.getMessage());
+            }
+        }
+        Optional<String> serverName = f.has("server_name") ? r.parsed(f.value("server_name"), f.path("server_name"),
+                "a host name such as api.internal", ClusterLoader::serverName) : Optional.empty();
+        boolean verify = f.get("verify", true, r::bool);
+        if (!verify && (f.has("ca") || f.has("server_name"))) {
+            String key = f.has("ca") ? "ca" : "server_name";
+            r.problem(f.keyNode(key), f.path(key), "'" + key + "' is only used to verify the endpoints'"
+                    + " certificates, and verify: false turns that off; remove one of them");
+        }
+        Optional<Path> cert = f.has("client_certificate")
+                ? file(f.value("client_certificate"), f.path("client_certificate")) : Optional.empty();
+        Optional<Path> key = f.has("client_key") ? file(f.value("client_key"), f.path("client_key")) : Optional.empty();
+        Optional<String> password = f.has("client_key_password") ? r.string(f.value("client_key_password"),
+                f.path("client_key_password"), "the password of the client key") : Optional.empty();
+        if (f.has("client_certificate") != f.has("client_key")) {
+            String missing = f.has("client_certificate") ? "client_key" : "client_certificate";
+            r.problem(f.node, f.path(missing), "missing; a client certificate needs both client_certificate (the PEM"
+                    + " chain) and client_key (its private key)");
+        } else if (f.has("client_key_password") && !f.has("client_key")) {
+            r.problem(f.keyNode("client_key_password"), f.path("client_key_password"), "there is no client_key to"
+                    + " decrypt; add client_certificate and client_key, or remove it");
+        }
+        if (cert.isPresent() && key.isPresent()) {
+            try {
+                CertificateFiles.load(cert.get(), key.get(), password.orElse(null));
+            } catch (CertificateFiles.Problem p) {
+                String k = p.which() == CertificateFiles.Which.KEY ? "client_key" : "client_certificate";
+                r.problem(f.value(k), f.path(k), p.getMessage());
+            }
+        }
+        if (r.problemCount() != before) {
+            return Optional.empty();
+        }
+        return Optional.of(new ClusterConfig.Tls(ca, serverName, verify, cert, key, password));
+    }
+
+    /** A DNS name for SNI and certificate checks; not an IP address (SNI cannot carry one). */
+    static String serverName(String text) {
+        String s = text.strip().toLowerCase(Locale.ROOT);
+        if (s.endsWith(".")) {
+            s = s.substring(0, s.length() - 1);
+        }
+        if (io.netty.util.NetUtil.isValidIpV4Address(s) || io.netty.util.NetUtil.isValidIpV6Address(s)) {
+            throw new IllegalArgumentException("a server name is a DNS name, not an address (SNI cannot carry one);"
+                    + " leave server_name out to check the certificate against the endpoint's address");
+        }
+        if (!SERVER_NAME.matcher(s).matches()) {
+            throw new IllegalArgumentException("expected a host name such as api.internal (no port, no scheme); got '"
+                    + text + "'");
+        }
+        return s;
+    }
+
+    private Optional<Path> file(Node node, String path) {
+        Optional<String> text = r.string(node, path, "a file path").map(String::strip);
+        if (text.isEmpty()) {
+            return Optional.empty();
+        }
+        if (text.get().isEmpty()) {
+            r.problem(node, path, "expected a file path, got an empty string");
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(baseDir.resolve(text.get()).toAbsolutePath().normalize());
+        } catch (InvalidPathException e) {
+            r.problem(node, path, "not a valid file path: " + e.getReason());
+            return Optional.empty();
+        }
     }
 
     // ---------------------------------------------------------------------------------------------- endpoints
 
-    private List<EndpointConfig> endpoints(Fields f) {
+    private List<EndpointConfig> endpoints(Fields f, Schemes schemes) {
         String path = f.path("endpoints");
         if (!f.has("endpoints")) {
             r.problem(f.node, path, "missing; expected a list of endpoints such as [\"127.0.0.1:3000\"]");
@@ -220,6 +362,17 @@ final class ClusterLoader {
                 backup = e.has("backup") ? r.bool(e.value("backup"), e.path("backup")) : Optional.of(false);
             } else {
                 address = endpointAddress(item, p);
+            }
+            if (address.isPresent() && addressNode instanceof ScalarNode sn) {
+                String text = r.text(sn).strip().toLowerCase(Locale.ROOT);
+                if (text.startsWith("https://") && schemes.firstHttps == null) {
+                    schemes.firstHttps = addressNode;
+                    schemes.firstHttpsPath = addressPath;
+                } else if (!text.startsWith("https://") && address.get() instanceof Address.Tcp
+                        && schemes.firstHttp == null && text.startsWith("http://")) {
+                    schemes.firstHttp = addressNode;
+                    schemes.firstHttpPath = addressPath;
+                }
             }
             maybePrimary |= backup.isEmpty() || !backup.get();
             if (address.isEmpty()) {
@@ -295,11 +448,7 @@ final class ClusterLoader {
     }
 
     private Address urlEndpoint(String text, String scheme) {
-        if (scheme.equals("https")) {
-            throw new IllegalArgumentException("https endpoints are not supported yet (TLS to upstreams comes with the"
-                    + " TLS issue); use http://");
-        }
-        if (!scheme.equals("http")) {
+        if (!scheme.equals("http") && !scheme.equals("https")) {
             throw new IllegalArgumentException("unsupported scheme '" + scheme + "'; " + ConfigLoader.ENDPOINT_EXPECTED
                     + ", got '" + text + "'");
         }
@@ -332,7 +481,8 @@ final class ClusterLoader {
         }
         boolean hasPort = authority.startsWith("[") ? authority.lastIndexOf(':') > authority.indexOf(']')
                 : authority.indexOf(':') >= 0;
-        ConfigLoader.Address a = ConfigLoader.parseAddress(hasPort ? authority : authority + ":80", true);
+        ConfigLoader.Address a = ConfigLoader.parseAddress(hasPort ? authority
+                : authority + (scheme.equals("https") ? ":443" : ":80"), true);
         return new Address.Tcp(a.host(), a.port());
     }
 
@@ -479,34 +629,45 @@ final class ClusterLoader {
 
     // ---------------------------------------------------------------------------------------------- health
 
-    private Health health(Node node, String path) {
+    private Health health(Node node, String path, UpstreamProtocol protocol) {
         Fields f = r.map(node, path, HEALTH_KEYS, HEALTH_HINTS);
         if (f == null) {
             return Health.none();
         }
         Optional<ActiveCheck> active = f.has("active")
-                ? Optional.ofNullable(active(f.value("active"), f.path("active"))) : Optional.empty();
+                ? Optional.ofNullable(active(f.value("active"), f.path("active"), protocol)) : Optional.empty();
         Optional<OutlierDetection> passive = f.has("passive")
                 ? Optional.ofNullable(passive(f.value("passive"), f.path("passive"))) : Optional.empty();
         return new Health(active, passive);
     }
 
-    private ActiveCheck active(Node node, String path) {
+    private ActiveCheck active(Node node, String path, UpstreamProtocol protocol) {
         ActiveCheck d = ActiveCheck.defaults();
         Fields f = r.map(node, path, ACTIVE_KEYS);
         if (f == null) {
             return null;
         }
-        ActiveCheck.Kind kind = f.get("type", d.kind(), (n, p) -> r.choice(n, p, List.of("http", "tcp"))
+        ActiveCheck.Kind kind = f.get("type", d.kind(), (n, p) -> r.choice(n, p, List.of("http", "tcp", "grpc"))
                 .map(s -> ActiveCheck.Kind.valueOf(s.toUpperCase(Locale.ROOT))));
-        if (f.has("type") && kind == ActiveCheck.Kind.TCP) {
+        if (f.has("type") && kind != ActiveCheck.Kind.HTTP) {
             for (String key : HTTP_CHECK_KEYS) {
-                if (f.has(key)) {
+                if (f.has(key) && !(key.equals("host") && kind == ActiveCheck.Kind.GRPC)) {
                     r.problem(f.keyNode(key), f.path(key), "'" + key + "' applies only to http checks; this check"
-                            + " is type: tcp (it only connects)");
+                            + " is type: " + (kind == ActiveCheck.Kind.TCP ? "tcp (it only connects)"
+                            : "grpc (it asks grpc.health.v1.Health/Check)"));
                 }
             }
         }
+        if (kind == ActiveCheck.Kind.GRPC && !protocol.isHttp2()) {
+            r.problem(f.value("type"), f.path("type"), "a grpc check needs an HTTP/2 cluster (gRPC runs over"
+                    + " HTTP/2); add protocol: h2c (or h2 over TLS) to the cluster");
+        }
+        if (f.has("service") && kind != ActiveCheck.Kind.GRPC) {
+            r.problem(f.keyNode("service"), f.path("service"), "'service' applies only to grpc checks; this check is"
+                    + " type: " + kind.name().toLowerCase(Locale.ROOT));
+        }
+        String service = f.get("service", "", (n, p) -> r.string(n, p, "a gRPC service name such as"
+                + " my.package.Orders, or \"\" for the whole server"));
         String checkPath = f.get("path", d.path(), (n, p) -> r.parsed(n, p, "a request path such as /healthz", s -> {
             String t = s.strip();
             if (!t.startsWith("/")) {
@@ -557,7 +718,7 @@ final class ClusterLoader {
         int fall = f.get("fall", d.fall(), (n, p) -> r.int32(n, p, 1, Integer.MAX_VALUE));
         double jitter = f.get("jitter", d.jitter(), (n, p) -> r.percent(n, p, 0, 50).map(v -> v / 100.0));
         return new ActiveCheck(kind, checkPath, host, status[0], status[1], body, interval.orElse(d.interval()),
-                timeout.orElse(d.timeout()), rise, fall, jitter);
+                timeout.orElse(d.timeout()), rise, fall, jitter, service);
     }
 
     /** {@code 200} or {@code 200-399}: statuses 100..599, low to high. */

@@ -75,11 +75,12 @@ public final class ConfigLoader {
             "precompressed", "cache_control", "strip_prefix");
     static final List<String> PROXY_KEYS = List.of("upstream", "cluster", "split", "mirror", "connect_timeout",
             "response_timeout", "idle_timeout", "preserve_host", "strip_prefix", "set_headers", "max_idle_per_loop",
-            "timeouts", "streaming", "websocket");
+            "timeouts", "streaming", "websocket", "grpc_web");
     /** A proxy route's own stage timeouts (cluster and split forms). */
     static final List<String> ROUTE_TIMEOUT_KEYS = List.of("first_byte", "idle", "total");
     static final List<String> WEBSOCKET_KEYS = List.of("inspect", "max_frame_size", "max_message_size",
             "idle_timeout", "max_connections", "max_connections_per_client", "allowed_origins");
+    static final List<String> GRPC_WEB_KEYS = List.of("allow_origins");
     /** Where a proxy sends requests: exactly one of these. */
     static final List<String> PROXY_TARGET_KEYS = List.of("upstream", "cluster", "split");
     /** Keys of the URL form that a cluster sets for itself: key → where it lives in a cluster. */
@@ -618,7 +619,7 @@ public final class ConfigLoader {
     }
 
     static final String ENDPOINT_EXPECTED = "expected host:port such as \"10.0.0.1:8080\" or \"[::1]:8080\","
-            + " an http:// URL, or unix:/path/to.sock";
+            + " an http:// or https:// URL, or unix:/path/to.sock";
 
     /**
      * With {@code endpoint}, the address of an upstream to connect to: a host is required, the port is 1..65535,
@@ -1458,6 +1459,25 @@ public final class ConfigLoader {
                 routeTimeouts = routeTimeouts(f.value("timeouts"), f.path("timeouts"));
             }
         }
+        Optional<HandlerConfig.GrpcWeb> grpcWeb = f.has("grpc_web")
+                ? grpcWeb(f.value("grpc_web"), f.path("grpc_web")) : Optional.empty();
+        if (grpcWeb.isPresent()) {
+            List<String> names = target == null ? List.of() : switch (target) {
+                case "cluster" -> cluster.map(List::of).orElse(List.of());
+                case "split" -> split.orElse(List.of()).stream().map(HandlerConfig.WeightedCluster::cluster).toList();
+                default -> List.of();
+            };
+            if ("upstream".equals(target)) {
+                r.problem(f.keyNode("grpc_web"), f.path("grpc_web"), "gRPC-Web is translated to gRPC, which needs"
+                        + " HTTP/2 to the upstream: proxy to a cluster with protocol: h2c (or h2) instead of an upstream URL");
+            }
+            for (String name : names) {
+                clusters.clusters().stream().filter(c -> c.name().equals(name) && !c.protocol().isHttp2())
+                        .findFirst().ifPresent(c -> r.problem(f.keyNode("grpc_web"), f.path("grpc_web"), "gRPC-Web"
+                                + " is translated to gRPC, which needs HTTP/2 to the upstream; cluster " + name
+                                + " speaks " + c.protocol().configName() + ": give it protocol: h2c (or h2 over TLS)"));
+            }
+        }
         if (target == null || target.equals("upstream")) {
             HandlerConfig.Proxy proxy = new HandlerConfig.Proxy(upstream.orElse(null),
                     f.get("connect_timeout", connect, r::duration),
@@ -1465,7 +1485,8 @@ public final class ConfigLoader {
                     f.get("idle_timeout", idle, r::duration),
                     preserveHost, stripPrefix, setHeaders,
                     f.get("max_idle_per_loop", 64, (n, p) -> r.int32(n, p, 0, Integer.MAX_VALUE)),
-                    Optional.empty(), List.of(), mirror, HandlerConfig.RouteTimeouts.NONE, streaming, websocket);
+                    Optional.empty(), List.of(), mirror, HandlerConfig.RouteTimeouts.NONE, streaming, websocket,
+                    Optional.empty());
             return upstream.isPresent() ? proxy : null;
         }
         if (target.equals("cluster") ? cluster.isEmpty() : split.isEmpty()) {
@@ -1474,7 +1495,7 @@ public final class ConfigLoader {
         ClusterConfig.Timeouts t = ClusterConfig.Timeouts.defaults();
         return new HandlerConfig.Proxy(null, t.connect(), t.firstByte(), t.idle(), preserveHost, stripPrefix,
                 setHeaders, ClusterConfig.Pool.defaults().maxIdle(), cluster.filter(c -> target.equals("cluster")),
-                target.equals("split") ? split.get() : List.of(), mirror, routeTimeouts, streaming, websocket);
+                target.equals("split") ? split.get() : List.of(), mirror, routeTimeouts, streaming, websocket, grpcWeb);
     }
 
     /** {@code timeouts: {first_byte: 5m, idle: 10m, total: 0s}} on a proxy route. */
@@ -1574,6 +1595,32 @@ public final class ConfigLoader {
             throw new IllegalArgumentException("invalid host in origin '" + text + "'; " + expected);
         }
         return scheme + "://" + authority;
+    }
+
+    /** {@code true}, {@code false}, or {@code { allow_origins: [...] }} (which turns it on). */
+    private Optional<HandlerConfig.GrpcWeb> grpcWeb(Node node, String path) {
+        if (ConfigReader.isScalar(node)) {
+            return r.bool(node, path).filter(on -> on).map(on -> new HandlerConfig.GrpcWeb(List.of()));
+        }
+        Fields f = r.map(node, path, GRPC_WEB_KEYS);
+        if (f == null) {
+            return Optional.empty();
+        }
+        List<String> origins = new ArrayList<>();
+        if (f.has("allow_origins")) {
+            Node value = f.value("allow_origins");
+            List<Node> items = r.list(value, f.path("allow_origins"), true,
+                    "origins such as [\"https://app.example.com\"], or [\"*\"] for any");
+            if (items != null) {
+                boolean single = !(value instanceof SequenceNode);
+                for (int i = 0; i < items.size(); i++) {
+                    String p = single ? f.path("allow_origins") : ConfigReader.index(f.path("allow_origins"), i);
+                    r.parsed(items.get(i), p, "an origin such as https://app.example.com, or *",
+                            o -> o.strip().equals("*") ? "*" : origin(o)).ifPresent(origins::add);
+                }
+            }
+        }
+        return Optional.of(new HandlerConfig.GrpcWeb(origins));
     }
 
     /** A reference to a cluster: must be declared under {@code clusters} (did-you-mean otherwise). */

@@ -47,24 +47,38 @@ public sealed interface HandlerConfig {
      * @param streaming       every response of the route is a stream (as {@code text/event-stream} responses
      *                        always are): flushed chunk by chunk, never cut by the total timeout
      * @param websocket       how WebSocket handshakes on the route are handled
+     * @param grpcWeb         gRPC-Web requests are translated to gRPC for the (HTTP/2) cluster; empty when off
      */
     record Proxy(URI upstream, Duration connectTimeout, Duration responseTimeout, Duration idleTimeout,
                  boolean preserveHost, Optional<String> stripPrefix, Map<String, String> setHeaders,
                  int maxIdlePerLoop, Optional<String> cluster, List<WeightedCluster> split, Optional<Mirror> mirror,
-                 RouteTimeouts timeouts, boolean streaming, WebSocket websocket)
+                 RouteTimeouts timeouts, boolean streaming, WebSocket websocket, Optional<GrpcWeb> grpcWeb)
             implements HandlerConfig {
         public Proxy {
             setHeaders = Map.copyOf(setHeaders);
             split = List.copyOf(split);
+            if (grpcWeb == null) {
+                grpcWeb = Optional.empty();
+            }
         }
 
-        /** Without the long-lived traffic settings: the defaults. */
+        /** Without gRPC-Web. */
+        public Proxy(URI upstream, Duration connectTimeout, Duration responseTimeout, Duration idleTimeout,
+                     boolean preserveHost, Optional<String> stripPrefix, Map<String, String> setHeaders,
+                     int maxIdlePerLoop, Optional<String> cluster, List<WeightedCluster> split,
+                     Optional<Mirror> mirror, RouteTimeouts timeouts, boolean streaming, WebSocket websocket) {
+            this(upstream, connectTimeout, responseTimeout, idleTimeout, preserveHost, stripPrefix, setHeaders,
+                    maxIdlePerLoop, cluster, split, mirror, timeouts, streaming, websocket, Optional.empty());
+        }
+
+        /** Without the long-lived traffic settings and gRPC-Web: the defaults. */
         public Proxy(URI upstream, Duration connectTimeout, Duration responseTimeout, Duration idleTimeout,
                      boolean preserveHost, Optional<String> stripPrefix, Map<String, String> setHeaders,
                      int maxIdlePerLoop, Optional<String> cluster, List<WeightedCluster> split,
                      Optional<Mirror> mirror) {
             this(upstream, connectTimeout, responseTimeout, idleTimeout, preserveHost, stripPrefix, setHeaders,
-                    maxIdlePerLoop, cluster, split, mirror, RouteTimeouts.NONE, false, WebSocket.defaults());
+                    maxIdlePerLoop, cluster, split, mirror, RouteTimeouts.NONE, false, WebSocket.defaults(),
+                    Optional.empty());
         }
 
         /** The single-URL form. */
@@ -125,6 +139,19 @@ public sealed interface HandlerConfig {
         public static WebSocket disabled() {
             return new WebSocket(false, false, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_IDLE_TIMEOUT,
                     0, 0, List.of());
+        }
+    }
+
+    /**
+     * gRPC-Web for browsers on a proxy route.
+     *
+     * @param allowOrigins origins (such as {@code https://app.example.com}, {@code https://*.example.com}, or
+     *                     {@code *}) whose pages may call the route cross-origin: their CORS preflights are answered
+     *                     and responses carry the CORS headers; empty when only same-origin pages call it
+     */
+    record GrpcWeb(List<String> allowOrigins) {
+        public GrpcWeb {
+            allowOrigins = List.copyOf(allowOrigins);
         }
     }
 

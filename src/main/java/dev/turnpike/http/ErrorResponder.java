@@ -1,6 +1,8 @@
 package dev.turnpike.http;
 
 import dev.turnpike.config.ErrorPages;
+import dev.turnpike.grpc.Grpc;
+import dev.turnpike.grpc.GrpcErrors;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -16,13 +18,19 @@ import java.util.Optional;
 /**
  * Builds the responses for errors Turnpike itself generates. The client's Accept header chooses HTML or JSON;
  * a custom page of the route, else of the site, replaces the built-in body. Details are written for the
- * client and never contain internal addresses.
+ * client and never contain internal addresses. A gRPC call ({@code application/grpc*}) gets a gRPC status instead
+ * ({@link GrpcErrors}).
  */
 public final class ErrorResponder {
     public static final AsciiString TEXT_HTML_UTF8 = AsciiString.cached("text/html; charset=utf-8");
     public static final AsciiString APPLICATION_JSON = AsciiString.cached("application/json");
 
     public FullHttpResponse build(Exchange exchange, HttpResponseStatus status, String detail) {
+        String contentType = exchange.requestHeaders().get(HttpHeaderNames.CONTENT_TYPE);
+        if (Grpc.isGrpc(contentType)) {
+            // A gRPC client reads grpc-status, not a page: the error is a gRPC status (custom pages do not apply).
+            return GrpcErrors.response(contentType, status, detail);
+        }
         boolean json = ContentNegotiation.prefersJson(exchange.requestHeaders().get(HttpHeaderNames.ACCEPT));
         String body = customBody(exchange.routeErrorPages(), status.code(), json)
                 .or(() -> customBody(exchange.siteErrorPages(), status.code(), json))

@@ -70,6 +70,7 @@ public final class Exchange {
     private boolean headSent;
     private boolean finished;
     private long bytesSent;
+    private HttpHeaders extraResponseHeaders;
     private Runnable writabilityListener;
     private Runnable abortListener;
 
@@ -273,6 +274,17 @@ public final class Exchange {
         this.abortListener = listener;
     }
 
+    /**
+     * Adds {@code name: value} to whatever response this exchange sends, its own or an error Turnpike generates (a
+     * route's CORS headers, for one). Call before the head is sent.
+     */
+    public void addResponseHeader(CharSequence name, Object value) {
+        if (extraResponseHeaders == null) {
+            extraResponseHeaders = io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().newHeaders();
+        }
+        extraResponseHeaders.add(name, value);
+    }
+
     /** Sends the response head only; a body follows with {@link #send} and {@link #end}. */
     public ChannelFuture sendHead(HttpResponse response) {
         if (response instanceof FullHttpResponse) {
@@ -296,6 +308,9 @@ public final class Exchange {
         if (tls != null && tls.strictTransportSecurity() != null) {
             // The listener's policy replaces an upstream's own: the edge decides how HTTPS is enforced.
             h.set(STRICT_TRANSPORT_SECURITY, tls.strictTransportSecurity());
+        }
+        if (extraResponseHeaders != null) {
+            h.add(extraResponseHeaders);
         }
         return transport.writeHead(response);
     }
@@ -428,6 +443,10 @@ public final class Exchange {
         }
         bytesSent += body.readableBytes();
         finished = true;
+        if (!response.trailingHeaders().isEmpty()) {
+            // Trailers (a gRPC status, for one) go where the protocol can carry them; HTTP/1.1 drops them here.
+            return transport.writeLast(new DefaultLastHttpContent(body, response.trailingHeaders()));
+        }
         return transport.writeLast(body.isReadable() ? new DefaultLastHttpContent(body) : releaseEmpty(body));
     }
 

@@ -1,10 +1,15 @@
 package dev.turnpike.proxy;
 
+import dev.turnpike.grpc.Grpc;
+import dev.turnpike.grpc.GrpcErrors;
+import dev.turnpike.grpc.GrpcStatus;
+import dev.turnpike.grpc.GrpcWebCall;
 import dev.turnpike.http.BodySink;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.upstream.ClusterLimitException;
 import dev.turnpike.upstream.ConnectionPool;
 import dev.turnpike.upstream.PoolExhaustedException;
+import dev.turnpike.upstream.UnprocessedRequestException;
 import dev.turnpike.upstream.UpstreamConnection;
 import dev.turnpike.upstream.cluster.ClusterRuntime;
 import dev.turnpike.upstream.cluster.Outcome;
@@ -24,6 +29,8 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -67,6 +74,15 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private static final int PHASE_RESPONSE = 1;
     private static final int PHASE_BODY = 2;
     private static final int PHASE_SEND = 3;
+    /** How often a request the upstream did not process (GOAWAY, REFUSED_STREAM) is sent again. */
+    private static final int MAX_UNPROCESSED_RETRIES = 2;
+    /**
+     * An upstream failure this close to a call's deadline is taken for the deadline: the upstream enforces the same
+     * grpc-timeout and its timer may fire before ours (it cancels the stream), and the client must still be told
+     * DEADLINE_EXCEEDED rather than UNAVAILABLE.
+     */
+    private static final long DEADLINE_SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final String CALL_DEADLINE = "The call's deadline expired before the upstream answered.";
 
     /** nginx's response header that turns buffering off; a directive to the proxy, never passed to the client. */
     static final AsciiString X_ACCEL_BUFFERING = AsciiString.cached("x-accel-buffering");
@@ -104,11 +120,18 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private long keepLimit;           // the most body bytes kept
     private ArrayDeque<HttpContent> kept;
     private boolean mirrorWanted;     // this request is to be copied to the route's mirror (not sent yet)
-    private ScheduledFuture<?> totalTimer; // the cluster's total timeout, all attempts included
+    private ScheduledFuture<?> totalTimer; // the total timeout or the call's deadline, all attempts included
+    private boolean deadlineIsCall;   // the timer is the gRPC call's deadline (grpc-timeout), not timeouts.total
+    private long callDeadlineAt;      // when the call's deadline expires (System.nanoTime()), if deadlineIsCall
+
+    // ---- gRPC ----
+    private final boolean grpc;       // a gRPC (or gRPC-Web) call: failures end it with a grpc-status
+    private final GrpcWebCall grpcWeb; // the gRPC-Web translation of the call, or null
 
     private UpstreamConnection conn;
     private boolean connReused;
     private boolean retried;
+    private int unprocessedRetries;   // retries of requests the upstream did not process (HTTP/2)
 
     private boolean subscribed;
     private boolean bodyStarted;      // request body bytes or trailers were handed to an upstream connection
@@ -140,6 +163,8 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         this.pool = pool;
         this.request = request;
         this.hasBody = hasBody;
+        this.grpc = Grpc.isGrpcRequest(exchange.requestHeaders());
+        this.grpcWeb = null;
         this.cluster = null;
         this.responseTimeoutNanos = proxy.responseTimeoutNanos;
         this.idleTimeoutNanos = proxy.idleTimeoutNanos;
@@ -151,11 +176,14 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     }
 
     /** The cluster form: each attempt goes to the endpoint the cluster picks. */
-    ProxyCall(ProxyHandler proxy, Exchange exchange, ClusterRuntime cluster, HttpRequest request, boolean hasBody) {
+    ProxyCall(ProxyHandler proxy, Exchange exchange, ClusterRuntime cluster, HttpRequest request, boolean hasBody,
+              GrpcWebCall grpcWeb) {
         this.proxy = proxy;
         this.exchange = exchange;
         this.request = request;
         this.hasBody = hasBody;
+        this.grpc = Grpc.isGrpcRequest(exchange.requestHeaders());
+        this.grpcWeb = grpcWeb;
         this.cluster = cluster;
         // A route's own timeouts (a long-polling route, a stream) replace its cluster's for its requests only.
         this.responseTimeoutNanos = proxy.firstByteNanos >= 0 ? proxy.firstByteNanos : cluster.timeouts().firstByteNanos();
@@ -222,12 +250,10 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
                 return;
             }
             requestOpen = true;
-            if (totalTimeoutNanos > 0) {
-                totalTimer = exchange.eventLoop().schedule(this::onTotalTimeout, totalTimeoutNanos,
-                        TimeUnit.NANOSECONDS);
-            }
+            startTotalTimer(totalTimeoutNanos);
             startAttempt();
         } else {
+            startTotalTimer(0);
             UpstreamConnection c = pool.pollIdle();
             if (c != null) {
                 attach(c, true);
@@ -237,6 +263,25 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         if (mirrorWanted && !hasBody) {
             sendMirror();
+        }
+    }
+
+    /**
+     * Bounds the whole exchange by {@code totalNanos} (0: no bound) and, for a gRPC call, by its deadline
+     * ({@code grpc-timeout}), whichever is shorter: a call whose client stopped waiting need not go on upstream.
+     */
+    private void startTotalTimer(long totalNanos) {
+        long bound = totalNanos;
+        if (grpc) {
+            long deadline = Grpc.timeoutNanos(exchange.requestHeaders().get(Grpc.GRPC_TIMEOUT));
+            if (deadline >= 0 && (bound == 0 || deadline < bound)) {
+                bound = Math.max(1, deadline);
+                deadlineIsCall = true;
+                callDeadlineAt = System.nanoTime() + bound;
+            }
+        }
+        if (bound > 0) {
+            totalTimer = exchange.eventLoop().schedule(this::onTotalTimeout, bound, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -370,6 +415,10 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     /** The exchange is over for the upstream side: the open attempt ends as {@code outcome}, then the request. */
     private void done(Outcome outcome) {
         releaseLease();
+        if (totalTimer != null) {
+            totalTimer.cancel(false);
+            totalTimer = null;
+        }
         if (cluster == null) {
             return;
         }
@@ -377,10 +426,6 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         if (requestOpen) {
             requestOpen = false;
             cluster.endRequest();
-        }
-        if (totalTimer != null) {
-            totalTimer.cancel(false);
-            totalTimer = null;
         }
     }
 
@@ -392,19 +437,46 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
     }
 
-    /** The cluster's total timeout expired: whatever attempt is running ends, and so does the exchange. */
+    /**
+     * The total timeout or the call's deadline expired: whatever attempt is running ends, and so does the exchange. A
+     * gRPC call whose response has begun ends with DEADLINE_EXCEEDED in its trailers rather than cut.
+     */
     private void onTotalTimeout() {
         totalTimer = null;
         if (finished) {
             return;
         }
-        LOG.debug("cluster {}: {} {} exceeded the total timeout", cluster.name(), request.method(), request.uri());
+        String detail = deadlineIsCall ? CALL_DEADLINE : "The upstream did not answer within the total timeout.";
+        LOG.debug("{} {}: {}", request.method(), request.uri(), detail);
         endAttempt(Outcome.TIMEOUT);
-        if (exchange.headSent()) {
-            abortClient();
+        if (!exchange.headSent()) {
+            fail(HttpResponseStatus.GATEWAY_TIMEOUT, detail);
+        } else if (grpc) {
+            endCall(GrpcStatus.DEADLINE_EXCEEDED, detail);
         } else {
-            fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not answer within the total timeout.");
+            abortClient();
         }
+    }
+
+    /** Whether a gRPC call's deadline has (all but) expired: a failure now is reported as the deadline. */
+    private boolean atCallDeadline() {
+        return grpc && deadlineIsCall && !finished && System.nanoTime() - callDeadlineAt > -DEADLINE_SLACK_NANOS;
+    }
+
+    /** Ends a gRPC call whose response head went out with {@code status} in its trailers (in the body for gRPC-Web). */
+    private void endCall(GrpcStatus status, String detail) {
+        finished = true;
+        done(Outcome.CANCELLED);
+        cancelTimer();
+        closeConnection();
+        releaseHeld();
+        if (bodyPaused) {
+            bodyPaused = false;
+            exchange.resumeBody();
+        }
+        LastHttpContent last = new DefaultLastHttpContent(io.netty.buffer.Unpooled.EMPTY_BUFFER);
+        GrpcErrors.status(last.trailingHeaders(), status, detail);
+        exchange.end(grpcWeb != null ? grpcWeb.end(last, exchange.alloc()) : last);
     }
 
     // ---- PickContext (cluster form): read lazily from the exchange ------------------------------------------
@@ -453,7 +525,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             c.release(true); // fresh and never used: good for the next request
             return;
         }
-        attach(c, false);
+        attach(c, c.isReused());
     }
 
     @Override
@@ -478,6 +550,9 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         if (cause instanceof ConnectTimeoutException) {
             fail(HttpResponseStatus.GATEWAY_TIMEOUT, "The upstream did not accept the connection in time.");
+        } else if (cause instanceof javax.net.ssl.SSLException) {
+            // The details (certificate names, CAs) are for the debug log above, not for the client.
+            fail(HttpResponseStatus.BAD_GATEWAY, "The TLS handshake with the upstream failed.");
         } else if (cause instanceof UnknownHostException) {
             fail(HttpResponseStatus.BAD_GATEWAY, "The upstream address could not be resolved.");
         } else {
@@ -542,7 +617,18 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private void onRequestBodyPart(HttpContent part) {
         if (finished || responseDone) {
             part.release();
-        } else if (conn == null) {
+            return;
+        }
+        if (grpcWeb != null) {
+            try {
+                part = grpcWeb.request(part, exchange.alloc());
+            } catch (IllegalArgumentException e) {
+                endAttempt(Outcome.CANCELLED);
+                fail(HttpResponseStatus.BAD_REQUEST, "The gRPC-Web request body is not valid base64.");
+                return;
+            }
+        }
+        if (conn == null) {
             hold(part);
         } else {
             sendBodyPart(part);
@@ -684,6 +770,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             upstreamFailed("The upstream sent an invalid response.");
             return false;
         }
+        skippingInterim = false; // over HTTP/2 an interim response has no end of its own
         headReceived = true;
         headAt = System.nanoTime();
         status = code;
@@ -697,17 +784,34 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         reusable = HttpUtil.isKeepAlive(head) && isSelfDelimited(head);
         arm(PHASE_BODY, idleTimeoutNanos);
         streaming = proxy.streaming || isStream(head.headers());
-        if (streaming && totalTimer != null) {
-            // A stream (SSE, a route marked streaming) lasts as long as it lasts: only the idle timeout applies.
+        if (streaming && totalTimer != null && !deadlineIsCall) {
+            // A stream (SSE, a route marked streaming) lasts as long as it lasts: only the idle timeout applies (a
+            // gRPC call's own deadline still does: its client stops waiting then).
             totalTimer.cancel(false);
             totalTimer = null;
         }
         head.headers().remove(X_ACCEL_BUFFERING);
         ProxyHeaders.cleanResponse(head.headers());
+        if (grpcWeb != null) {
+            grpcWeb.responseHeaders(head.headers());
+        }
         if (setCookie != null) {
             head.headers().add(HttpHeaderNames.SET_COOKIE, setCookie);
         }
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
+        if (head instanceof FullHttpResponse full) {
+            // HTTP/2 HEADERS that end the stream: a head and an empty end, sent as such (the exchange takes heads only).
+            exchange.sendHead(new DefaultHttpResponse(HttpVersion.HTTP_1_1, full.status(), full.headers()));
+            flushPending = true;
+            LastHttpContent end = new DefaultLastHttpContent(full.content(), full.trailingHeaders());
+            if (grpc && grpcWeb == null && end.trailingHeaders().isEmpty()) {
+                // A trailers-only gRPC answer: the client's HTTP/2 transport cannot end the stream with the head, and
+                // gRPC clients require trailers after a head that does not end it, so the status goes there too.
+                copyStatus(full.headers(), end.trailingHeaders());
+            }
+            onBodyPart(end);
+            return false;
+        }
         exchange.sendHead(head);
         flushPending = true;
         return true;
@@ -762,7 +866,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         // The upstream side first: from here its bytes are WebSocket frames, and the splice holds the first ones
         // until the client's side is ready.
         WebSocketSplice splice = new WebSocketSplice(websocket.settings(), c, exchange, lease);
-        c.channel().pipeline().remove(dev.turnpike.upstream.ConnectionPool.HTTP_CODEC);
+        c.channel().pipeline().remove(dev.turnpike.upstream.Http1ConnectionPool.HTTP_CODEC);
         if (exchange.switchProtocols(out, splice) == null) {
             splice.abandon();
             endAttempt(Outcome.CANCELLED);
@@ -774,6 +878,15 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         flushPending = false;
         done(Outcome.SUCCESS);
         releaseHeld();
+    }
+
+    private static void copyStatus(HttpHeaders from, HttpHeaders to) {
+        for (CharSequence name : new CharSequence[] {Grpc.GRPC_STATUS, Grpc.GRPC_MESSAGE, Grpc.GRPC_STATUS_DETAILS}) {
+            String v = from.get(name);
+            if (v != null) {
+                to.set(name, v);
+            }
+        }
     }
 
     private boolean isSelfDelimited(HttpResponse head) {
@@ -800,10 +913,11 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         deadline = System.nanoTime() + idleTimeoutNanos;
+        HttpContent out = grpcWeb != null ? grpcWeb.response(part, exchange.alloc()) : part;
         if (streaming) {
-            exchange.sendAndFlush(part); // each event reaches the client now, not at the end of the read
+            exchange.sendAndFlush(out); // each event reaches the client now, not at the end of the read
         } else {
-            exchange.send(part);
+            exchange.send(out);
             flushPending = true;
         }
         if (!upstreamPaused && !exchange.isWritable()) {
@@ -832,7 +946,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             bodyPaused = false;
             exchange.resumeBody();
         }
-        exchange.end(last);
+        exchange.end(grpcWeb != null ? grpcWeb.end(last, exchange.alloc()) : last);
     }
 
     @Override
@@ -888,6 +1002,14 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             retry();
             return;
         }
+        if (cause instanceof UnprocessedRequestException && !anyResponse && (!bodyStarted || keepBody)
+                && unprocessedRetries < MAX_UNPROCESSED_RETRIES) {
+            // GOAWAY above our stream, or REFUSED_STREAM: the upstream says it did nothing with the request, so any
+            // method may go again (RFC 9113 §8.7), on a new stream; the pool no longer uses a connection going away.
+            unprocessedRetries++;
+            retry();
+            return;
+        }
         endAttempt(Outcome.RESET);
         if (exchange.headSent()) {
             abortClient();
@@ -938,6 +1060,10 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     }
 
     private void fail(HttpResponseStatus status, String detail) {
+        if (atCallDeadline()) {
+            status = HttpResponseStatus.GATEWAY_TIMEOUT;
+            detail = CALL_DEADLINE;
+        }
         finished = true;
         done(Outcome.CANCELLED);
         cancelTimer();
@@ -951,6 +1077,10 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     }
 
     private void abortClient() {
+        if (atCallDeadline()) {
+            endCall(GrpcStatus.DEADLINE_EXCEEDED, CALL_DEADLINE);
+            return;
+        }
         finished = true;
         done(Outcome.CANCELLED);
         cancelTimer();

@@ -3,6 +3,7 @@ package dev.turnpike.proxy;
 import dev.turnpike.config.HandlerConfig;
 import dev.turnpike.handler.HandlerContext;
 import dev.turnpike.http.Exchange;
+import dev.turnpike.grpc.GrpcWebCall;
 import dev.turnpike.http.Handler;
 import dev.turnpike.upstream.ConnectionPools;
 import dev.turnpike.upstream.Endpoint;
@@ -60,6 +61,10 @@ public final class ProxyHandler implements Handler {
     final boolean streaming;
     /** WebSocket handling, or null when the route has it off (Upgrade is then ignored). */
     private final WebSocketRoute websocket;
+    /** The route's target speaks HTTP/2 (a cluster, or a leg of its split): no WebSocket upgrade over a stream. */
+    private final boolean http2Target;
+    /** gRPC-Web on this route: null when off; its CORS origins may be empty. */
+    private final GrpcWebCors grpcWeb;
 
     public ProxyHandler(HandlerConfig.Proxy config, HandlerContext context) {
         String strip = config.stripPrefix().orElse("");
@@ -76,6 +81,7 @@ public final class ProxyHandler implements Handler {
         this.streaming = config.streaming();
         this.websocket = WebSocketRoute.of(config.websocket());
         this.mirror = config.mirror().map(m -> context.clusters().mirror(m)).orElse(null);
+        this.grpcWeb = config.grpcWeb().map(g -> new GrpcWebCors(g.allowOrigins())).orElse(null);
         if (config.upstream() != null) {
             this.endpoint = Endpoint.of(config.upstream());
             this.upstreamAddress = endpoint.authority();
@@ -106,6 +112,8 @@ public final class ProxyHandler implements Handler {
                 throw new IllegalArgumentException("a proxy route needs an upstream URL, a cluster or a split");
             }
         }
+        this.http2Target = cluster != null ? cluster.poolConfig().protocol().isHttp2()
+                : split != null && split.legs().stream().anyMatch(l -> l.target().poolConfig().protocol().isHttp2());
     }
 
     private static long nanosOrUnset(Optional<Duration> d) {
@@ -115,17 +123,28 @@ public final class ProxyHandler implements Handler {
     @Override
     public void handle(Exchange exchange) {
         HttpRequest in = exchange.request();
-        if (websocket != null && WebSocketHandshake.isRequested(in.headers())) {
+        if (websocket != null && !http2Target && WebSocketHandshake.isRequested(in.headers())) {
+            // Over HTTP/2 an Upgrade cannot be forwarded (RFC 9113 §8.6): the request goes on as a plain one.
             handleWebSocket(exchange);
             return;
         }
+        GrpcWebCall web = null;
+        if (grpcWeb != null) {
+            if (grpcWeb.handle(exchange)) {
+                return; // a CORS preflight, answered
+            }
+            web = GrpcWebCall.of(in.headers().get(HttpHeaderNames.CONTENT_TYPE));
+        }
         HttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, in.method(),
                 upstreamTarget(exchange.path(), exchange.query()), headers.requestHeaders(exchange));
+        if (web != null) {
+            web.requestHeaders(out.headers());
+        }
         boolean hasBody = HttpUtil.isTransferEncodingChunked(in) || HttpUtil.getContentLength(in, 0L) > 0;
-        newCall(exchange, out, hasBody).start();
+        newCall(exchange, out, hasBody, web).start();
     }
 
-    private ProxyCall newCall(Exchange exchange, HttpRequest out, boolean hasBody) {
+    private ProxyCall newCall(Exchange exchange, HttpRequest out, boolean hasBody, GrpcWebCall web) {
         if (pools != null) {
             exchange.upstreamAttempt(upstreamAddress);
             return new ProxyCall(this, exchange, pools.pool(exchange.eventLoop(), endpoint, exchange.alloc()), out,
@@ -133,7 +152,7 @@ public final class ProxyHandler implements Handler {
         }
         ClusterRuntime c = cluster != null ? cluster : split.pick();
         exchange.upstreamCluster(c.name());
-        return new ProxyCall(this, exchange, c, out, hasBody);
+        return new ProxyCall(this, exchange, c, out, hasBody, web);
     }
 
     /**
@@ -173,7 +192,7 @@ public final class ProxyHandler implements Handler {
         h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         HttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, in.method(),
                 upstreamTarget(exchange.path(), exchange.query()), h);
-        newCall(exchange, out, false)
+        newCall(exchange, out, false, null)
                 .websocket(websocket, admission.lease(), in.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY))
                 .start();
     }

@@ -1,9 +1,13 @@
 package dev.turnpike.upstream;
 
+import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.resolver.NoopAddressResolverGroup;
 
 import java.net.SocketAddress;
 import java.util.Collections;
@@ -17,8 +21,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 
 /**
- * The connection pools of one handler (a proxy route now, a cluster later): one {@link ConnectionPool} per
- * (event loop, endpoint). Finding a loop's pools is a lock-free map read; a loop's own endpoint map is only
+ * The connection pools of one handler (a proxy route's URL, or a cluster): one {@link ConnectionPool} per
+ * (event loop, endpoint), HTTP/1.1 or HTTP/2 as {@link PoolConfig#protocol()} says. Finding a loop's pools is a lock-free map read; a loop's own endpoint map is only
  * touched by that loop. {@link #close} may be called from any thread: each loop closes its own pools.
  */
 public final class ConnectionPools implements AutoCloseable {
@@ -86,8 +90,10 @@ public final class ConnectionPools implements AutoCloseable {
         }
         ConnectionPool p = lp.byEndpoint.get(endpoint);
         if (p == null) {
-            p = new ConnectionPool(loop, endpoint, config, channelClass, alloc, resolver,
-                    direct == null ? null : direct.get(), limiter);
+            Direct d = direct == null ? null : direct.get();
+            p = config.protocol().isHttp2()
+                    ? new Http2ConnectionPool(loop, endpoint, config, channelClass, alloc, resolver, d, limiter)
+                    : new Http1ConnectionPool(loop, endpoint, config, channelClass, alloc, resolver, d, limiter);
             lp.byEndpoint.put(endpoint, p);
             all.add(p);
             if (closed) {
@@ -103,6 +109,29 @@ public final class ConnectionPools implements AutoCloseable {
      */
     public List<ConnectionPool> pools() {
         return Collections.unmodifiableList(all);
+    }
+
+    /**
+     * The bootstrap both kinds of pool connect with: on {@code loop}, without Netty's resolver (names are resolved off
+     * the loop by {@link EndpointResolver}), with the pool's connect timeout and write-buffer marks; TCP options only
+     * for TCP. The caller adds its handler.
+     */
+    static Bootstrap bootstrap(EventLoop loop, PoolConfig config, Class<? extends SocketChannel> channelClass,
+                               ByteBufAllocator alloc, Direct direct) {
+        Bootstrap b = new Bootstrap()
+                .group(loop)
+                .resolver(NoopAddressResolverGroup.INSTANCE)
+                .option(ChannelOption.ALLOCATOR, alloc);
+        if (direct != null) {
+            b.channel(direct.channelClass()); // a domain socket: no TCP options
+        } else {
+            b.channel(channelClass)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.SO_KEEPALIVE, true);
+        }
+        return b.option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                        (int) Math.max(1, Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis())))
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024));
     }
 
     /** Closes idle connections now and in-use ones as they are released; later pools keep nothing idle. */

@@ -17,11 +17,14 @@ import java.time.Duration;
  * @param maxConnections         connections (open or opening) per event loop and endpoint; 0 = unlimited
  * @param maxPending             requests that may wait for a connection when {@code maxConnections} are in use
  * @param pendingTimeout         how long a request may wait for a connection
+ * @param protocol               HTTP/1.1 or HTTP/2 (then {@code maxConnections} counts the shared connections,
+ *                               {@code maxRequestsPerConnection} the streams of one, and requests wait for a stream)
+ * @param tls                    TLS to the endpoints, or null for cleartext
  */
 public record PoolConfig(Duration connectTimeout, int maxIdlePerLoop, Duration idleExpiry, int maxResponseLine,
                          int maxResponseHeaderSize, int maxContentPiece, long maxRequestsPerConnection,
                          Duration maxConnectionLifetime, Duration dnsTtl, int maxConnections, int maxPending,
-                         Duration pendingTimeout) {
+                         Duration pendingTimeout, UpstreamProtocol protocol, UpstreamTls tls) {
 
     public static final Duration DEFAULT_IDLE_EXPIRY = Duration.ofSeconds(60);
     public static final Duration DEFAULT_DNS_TTL = Duration.ofSeconds(30);
@@ -30,7 +33,17 @@ public record PoolConfig(Duration connectTimeout, int maxIdlePerLoop, Duration i
     public PoolConfig(Duration connectTimeout, int maxIdlePerLoop, Duration idleExpiry, int maxResponseLine,
                       int maxResponseHeaderSize, int maxContentPiece) {
         this(connectTimeout, maxIdlePerLoop, idleExpiry, maxResponseLine, maxResponseHeaderSize, maxContentPiece, 0,
-                Duration.ZERO, DEFAULT_DNS_TTL, 0, 0, Duration.ofSeconds(5));
+                Duration.ZERO, DEFAULT_DNS_TTL, 0, 0, Duration.ofSeconds(5), UpstreamProtocol.HTTP1, null);
+    }
+
+    /** Cleartext. */
+    public PoolConfig(Duration connectTimeout, int maxIdlePerLoop, Duration idleExpiry, int maxResponseLine,
+                      int maxResponseHeaderSize, int maxContentPiece, long maxRequestsPerConnection,
+                      Duration maxConnectionLifetime, Duration dnsTtl, int maxConnections, int maxPending,
+                      Duration pendingTimeout, UpstreamProtocol protocol) {
+        this(connectTimeout, maxIdlePerLoop, idleExpiry, maxResponseLine, maxResponseHeaderSize, maxContentPiece,
+                maxRequestsPerConnection, maxConnectionLifetime, dnsTtl, maxConnections, maxPending, pendingTimeout,
+                protocol, null);
     }
 
     public PoolConfig {
@@ -55,6 +68,16 @@ public record PoolConfig(Duration connectTimeout, int maxIdlePerLoop, Duration i
         if (dnsTtl == null || dnsTtl.isNegative()) {
             dnsTtl = DEFAULT_DNS_TTL;
         }
+        if (protocol == null) {
+            protocol = UpstreamProtocol.HTTP1;
+        }
+    }
+
+    /** This configuration speaking {@code p}. */
+    public PoolConfig withProtocol(UpstreamProtocol p) {
+        return new PoolConfig(connectTimeout, maxIdlePerLoop, idleExpiry, maxResponseLine, maxResponseHeaderSize,
+                maxContentPiece, maxRequestsPerConnection, maxConnectionLifetime, dnsTtl, maxConnections, maxPending,
+                pendingTimeout, p, tls);
     }
 
     public static PoolConfig of(Duration connectTimeout, int maxIdlePerLoop) {

@@ -3,13 +3,18 @@ package dev.turnpike.upstream;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * One HTTP/1.1 connection to an endpoint, owned by the {@link ConnectionPool} of its event loop. It is the
- * last handler of the connection's pipeline (after Netty's {@code HttpClientCodec}) and forwards what the
- * upstream sends to the exchange that currently uses it ({@link #attach}). While it sits idle in the pool, any
- * byte from the upstream or its close ends the connection: an idle connection must never carry data.
+ * One request's way to an endpoint: a whole HTTP/1.1 connection owned by the {@link Http1ConnectionPool} of its
+ * event loop (after Netty's {@code HttpClientCodec}), or one HTTP/2 stream of a connection of the
+ * {@link Http2ConnectionPool} (after {@code Http2StreamFrameToHttpObjectCodec}). Either way it is the last handler of
+ * its channel's pipeline and forwards what the upstream sends, as {@code HttpObject}s, to the exchange that currently
+ * uses it ({@link #attach}). While an HTTP/1.1 connection sits idle in the pool, any byte from the upstream or its
+ * close ends the connection: an idle connection must never carry data. A stream is never idle: it is used once.
  *
  * <p>Everything here runs on the connection's event loop.
  */
@@ -26,11 +31,14 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
         /** The upstream channel's writability changed (back-pressure for the request body). */
         void onWritabilityChanged();
 
-        /** The connection closed while attached; {@code cause} is the error that closed it, if any. */
+        /**
+         * The connection closed while attached; {@code cause} is the error that closed it, if any. An
+         * {@link UnprocessedRequestException} means the upstream did not process the request (safe to retry).
+         */
         void onClosed(Throwable cause);
     }
 
-    private final ConnectionPool pool;
+    private final ConnectionOwner owner;
     private final Channel channel;
     private Listener listener;
     private Throwable failure;
@@ -40,18 +48,30 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     /** The connection holds a slot of the pool's {@link ConnectionLimiter} (released when it closes). */
     boolean limiterSlot;
     long uses;
+    /** The connection (for a stream: the HTTP/2 connection under it) carried earlier requests. */
+    boolean reused;
 
-    UpstreamConnection(ConnectionPool pool, Channel channel) {
-        this.pool = pool;
+    UpstreamConnection(ConnectionOwner owner, Channel channel) {
+        this.owner = owner;
         this.channel = channel;
     }
 
+    /** The channel to write the request to: the connection, or the HTTP/2 stream. */
     public Channel channel() {
         return channel;
     }
 
     public Endpoint endpoint() {
-        return pool.endpoint();
+        return owner.endpoint();
+    }
+
+    /**
+     * Whether this connection carried requests before (an HTTP/1.1 keep-alive connection, or a stream of an HTTP/2
+     * connection that carried others): a failure before any response may then be the upstream's idle close racing
+     * the request rather than a problem with the request.
+     */
+    public boolean isReused() {
+        return reused;
     }
 
     /** Hands the connection to {@code l}; it receives everything the upstream sends until release or close. */
@@ -61,14 +81,14 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
 
     /**
      * Gives the connection back: pooled for reuse when {@code reusable} (the request and the response were
-     * both complete and both allow keep-alive), else closed.
+     * both complete and both allow keep-alive), else closed. A stream is always closed (reset if still open).
      */
     public void release(boolean reusable) {
         listener = null;
-        pool.release(this, reusable);
+        owner.release(this, reusable);
     }
 
-    /** Closes the connection; the current listener hears nothing more. */
+    /** Closes the connection (resets the stream); the current listener hears nothing more. */
     public void close() {
         listener = null;
         channel.close();
@@ -104,21 +124,55 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** HTTP/2 only: how the stream ended when the upstream ended it (the close follows). */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof Http2GoAwayFrame goAway) {
+            // Sent to the streams above the GOAWAY's last stream id: the upstream never processed them.
+            goAway.release();
+            fail(new UnprocessedRequestException("the upstream is going away (GOAWAY, "
+                    + errorName(goAway.errorCode()) + ") and did not process the request"));
+        } else if (evt instanceof Http2ResetFrame reset) {
+            fail(reset.errorCode() == Http2Error.REFUSED_STREAM.code()
+                    ? new UnprocessedRequestException("the upstream refused the stream (REFUSED_STREAM)")
+                    : new StreamResetException(reset.errorCode()));
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        fail(Http2ConnectionPool.unprocessed(cause) ? new UnprocessedRequestException(
+                "the upstream connection could not take another stream", cause) : cause);
+        ctx.close();
+    }
+
+    private void fail(Throwable cause) {
         if (failure == null) {
             failure = cause;
         }
-        ctx.close();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         Listener l = listener;
         listener = null;
-        pool.closed(this);
+        owner.closed(this);
         if (l != null) {
             l.onClosed(failure);
+        }
+    }
+
+    static String errorName(long code) {
+        Http2Error e = Http2Error.valueOf(code);
+        return e == null ? "error " + code : e.name();
+    }
+
+    /** The upstream reset the stream (RST_STREAM) with an error other than REFUSED_STREAM. */
+    public static final class StreamResetException extends java.io.IOException {
+        StreamResetException(long errorCode) {
+            super("the upstream reset the stream (" + errorName(errorCode) + ")");
         }
     }
 }

@@ -1,7 +1,9 @@
 /**
  * Connections to upstream servers: {@link dev.turnpike.upstream.Endpoint}s, connecting (on the calling
  * event loop, with the transport's socket class and the client's allocator), name resolution off the event
- * loop, and keep-alive pooling.
+ * loop, keep-alive pooling for HTTP/1.1 ({@link dev.turnpike.upstream.Http1ConnectionPool}), HTTP/2 streams
+ * multiplexed over few connections ({@link dev.turnpike.upstream.Http2ConnectionPool}, h2c or h2), and TLS to the
+ * endpoints ({@link dev.turnpike.upstream.UpstreamTls}).
  *
  * <p>Pools are per (event loop, endpoint) ({@link dev.turnpike.upstream.ConnectionPool}), grouped per handler
  * in {@link dev.turnpike.upstream.ConnectionPools}: a loop only ever touches its own pools, so the hot path

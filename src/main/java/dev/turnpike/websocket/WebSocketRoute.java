@@ -1,11 +1,11 @@
 package dev.turnpike.websocket;
 
 import dev.turnpike.config.HandlerConfig;
+import dev.turnpike.http.AllowedOrigins;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
 import java.net.InetAddress;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -17,9 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class WebSocketRoute {
     private final WebSocketSplice.Settings settings;
-    private final List<String> exactOrigins;
-    /** {@code scheme://} + {@code .example.com[:port]} for {@code scheme://*.example.com[:port]}. */
-    private final List<String[]> wildcardOrigins;
+    private final AllowedOrigins origins;
     private final int maxConnections;
     private final int maxPerClient;
     private final AtomicInteger open = new AtomicInteger();
@@ -28,10 +26,7 @@ public final class WebSocketRoute {
     private WebSocketRoute(HandlerConfig.WebSocket config) {
         this.settings = new WebSocketSplice.Settings(config.inspect(), config.maxFrameSize(), config.maxMessageSize(),
                 config.idleTimeout().toNanos());
-        this.exactOrigins = config.allowedOrigins().stream().filter(o -> !o.contains("://*.")).toList();
-        this.wildcardOrigins = config.allowedOrigins().stream().filter(o -> o.contains("://*."))
-                .map(o -> new String[] {o.substring(0, o.indexOf("://") + 3), o.substring(o.indexOf("://") + 4)})
-                .toList();
+        this.origins = new AllowedOrigins(config.allowedOrigins());
         this.maxConnections = config.maxConnections();
         this.maxPerClient = config.maxConnectionsPerClient();
     }
@@ -51,20 +46,7 @@ public final class WebSocketRoute {
      * browsers always send Origin, while a client outside a browser could send any value it likes anyway.
      */
     public boolean originAllowed(String origin) {
-        if (origin == null || (exactOrigins.isEmpty() && wildcardOrigins.isEmpty())) {
-            return true;
-        }
-        String o = origin.strip().toLowerCase(Locale.ROOT);
-        if (exactOrigins.contains(o)) {
-            return true;
-        }
-        for (String[] w : wildcardOrigins) {
-            // https://*.example.com matches https://a.example.com and https://a.b.example.com, not https://example.com
-            if (o.startsWith(w[0]) && o.endsWith(w[1]) && o.length() > w[0].length() + w[1].length()) {
-                return true;
-            }
-        }
-        return false;
+        return origin == null || origins.isEmpty() || origins.contains(origin);
     }
 
     /** Open (or opening) WebSockets on this route now. */

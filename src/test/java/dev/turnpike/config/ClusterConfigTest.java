@@ -370,7 +370,7 @@ class ClusterConfigTest {
                       - 10.0.0.1:0
                       - 0.0.0.0:80
                       - ::1:80
-                      - https://api.example.com
+                      - https://api.example.com:99999
                       - ftp://10.0.0.1
                       - http://10.0.0.1:8080/v1
                       - http://user:pw@10.0.0.1
@@ -402,17 +402,17 @@ class ClusterConfigTest {
                 "t.yaml:6:9: clusters.a.endpoints[1]: ':8080' has no host; an endpoint needs one, e.g."
                         + " \"127.0.0.1:8080\"",
                 "t.yaml:7:9: clusters.a.endpoints[2]: '10.0.0.1' has no port; expected host:port such as"
-                        + " \"10.0.0.1:8080\" or \"[::1]:8080\", an http:// URL, or unix:/path/to.sock",
+                        + " \"10.0.0.1:8080\" or \"[::1]:8080\", an http:// or https:// URL, or unix:/path/to.sock",
                 "t.yaml:8:9: clusters.a.endpoints[3]: port must be a number between 1 and 65535, got '0' in"
                         + " '10.0.0.1:0'",
                 "t.yaml:9:9: clusters.a.endpoints[4]: '0.0.0.0' means all interfaces, which is not an address to"
                         + " connect to; name the upstream's address, e.g. 127.0.0.1 for this machine",
                 "t.yaml:10:9: clusters.a.endpoints[5]: put IPv6 addresses in brackets, e.g. \"[::1]:8080\"; got"
                         + " '::1:80'",
-                "t.yaml:11:9: clusters.a.endpoints[6]: https endpoints are not supported yet (TLS to upstreams comes"
-                        + " with the TLS issue); use http://",
+                "t.yaml:11:9: clusters.a.endpoints[6]: port must be a number between 1 and 65535, got '99999' in"
+                        + " 'api.example.com:99999'",
                 "t.yaml:12:9: clusters.a.endpoints[7]: unsupported scheme 'ftp'; expected host:port such as"
-                        + " \"10.0.0.1:8080\" or \"[::1]:8080\", an http:// URL, or unix:/path/to.sock, got"
+                        + " \"10.0.0.1:8080\" or \"[::1]:8080\", an http:// or https:// URL, or unix:/path/to.sock, got"
                         + " 'ftp://10.0.0.1'",
                 "t.yaml:13:9: clusters.a.endpoints[8]: an endpoint URL is scheme, host and port only; remove the path"
                         + " '/v1' (a route's strip_prefix can rewrite paths)",
@@ -525,8 +525,8 @@ class ClusterConfigTest {
                 "t.yaml:14:20: clusters.a.retries.buffer_body: must be between 0 bytes and 1GiB, got 2GiB",
                 "t.yaml:15:29: clusters.a.limits.max_requests: expected an integer >= 0, got 'lots'",
                 "t.yaml:16:5: clusters.a.interval: unknown key here; 'interval' belongs under 'health.active';"
-                        + " expected one of: endpoints, load_balancing, slow_start, dns_refresh, pool, timeouts,"
-                        + " health, retries, limits");
+                        + " expected one of: endpoints, protocol, tls, load_balancing, slow_start, dns_refresh, pool,"
+                        + " timeouts, health, retries, limits");
     }
 
     @Test
@@ -589,6 +589,172 @@ class ClusterConfigTest {
                         + " got 30s",
                 "t.yaml:25:7: clusters.c.health.rise: unknown key here; 'rise' belongs under 'active'; expected one"
                         + " of: active, passive");
+    }
+
+    @Test
+    void protocolAndGrpcHealthChecks() throws Exception {
+        TurnpikeConfig c = parse(LISTEN + """
+                  grpc:
+                    endpoints: [127.0.0.1:50051]
+                    protocol: h2c
+                    health:
+                      active: { type: grpc, service: shop.Orders, host: orders.internal }
+                  plain:
+                    endpoints: [127.0.0.1:3000]
+                sites:
+                  - routes:
+                      - respond: ok
+                """);
+        ClusterConfig grpc = c.clusters().get(0);
+        assertThat(grpc.protocol()).isEqualTo(dev.turnpike.upstream.UpstreamProtocol.H2C);
+        ActiveCheck check = grpc.health().active().orElseThrow();
+        assertThat(check.kind()).isEqualTo(ActiveCheck.Kind.GRPC);
+        assertThat(check.grpcService()).isEqualTo("shop.Orders");
+        assertThat(check.host()).contains("orders.internal");
+        assertThat(c.clusters().get(1).protocol()).isEqualTo(dev.turnpike.upstream.UpstreamProtocol.HTTP1);
+
+        assertThat(problems(LISTEN + """
+                  a:
+                    endpoints: [127.0.0.1:3000]
+                    protocol: h2x
+                  b:
+                    endpoints: [127.0.0.1:3000]
+                    protocol: h2c
+                    tls: true
+                  c:
+                    endpoints: [127.0.0.1:3000]
+                    health:
+                      active: { type: grpc }
+                  d:
+                    endpoints: [127.0.0.1:3000]
+                    protocol: h2c
+                    health:
+                      active: { type: grpc, path: /healthz, body_contains: ok }
+                  e:
+                    endpoints: [127.0.0.1:3000]
+                    health:
+                      active: { service: shop.Orders }
+                sites:
+                  - routes:
+                      - respond: ok
+                """)).containsExactly(
+                "t.yaml:5:15: clusters.a.protocol: unknown value 'h2x'; did you mean 'h2c'? expected one of: http1,"
+                        + " h2c, h2",
+                "t.yaml:9:5: clusters.b.tls: h2c is HTTP/2 over cleartext; for HTTP/2 over TLS write protocol: h2",
+                "t.yaml:13:23: clusters.c.health.active.type: a grpc check needs an HTTP/2 cluster (gRPC runs over"
+                        + " HTTP/2); add protocol: h2c (or h2 over TLS) to the cluster",
+                "t.yaml:18:29: clusters.d.health.active.path: 'path' applies only to http checks; this check is type:"
+                        + " grpc (it asks grpc.health.v1.Health/Check)",
+                "t.yaml:18:45: clusters.d.health.active.body_contains: 'body_contains' applies only to http checks;"
+                        + " this check is type: grpc (it asks grpc.health.v1.Health/Check)",
+                "t.yaml:22:17: clusters.e.health.active.service: 'service' applies only to grpc checks; this check is"
+                        + " type: http");
+    }
+
+    @Test
+    void grpcWebOnProxyRoutes() throws Exception {
+        TurnpikeConfig c = parse(LISTEN + """
+                  grpc: { endpoints: [127.0.0.1:50051], protocol: h2c }
+                sites:
+                  - routes:
+                      - path: /a/*
+                        proxy: { cluster: grpc, grpc_web: true }
+                      - path: /b/*
+                        proxy: { cluster: grpc, grpc_web: { allow_origins: ["https://App.Example:8443", "https://*.example.com", "*"] } }
+                      - path: /c/*
+                        proxy: { cluster: grpc, grpc_web: false }
+                """);
+        List<RouteConfig> routes = c.sites().get(0).routes();
+        assertThat(((HandlerConfig.Proxy) routes.get(0).handler()).grpcWeb())
+                .contains(new HandlerConfig.GrpcWeb(List.of()));
+        assertThat(((HandlerConfig.Proxy) routes.get(1).handler()).grpcWeb())
+                .contains(new HandlerConfig.GrpcWeb(List.of("https://app.example:8443", "https://*.example.com", "*")));
+        assertThat(((HandlerConfig.Proxy) routes.get(2).handler()).grpcWeb()).isEmpty();
+
+        assertThat(problems(LISTEN + """
+                  grpc: { endpoints: [127.0.0.1:50051], protocol: h2c }
+                  web: { endpoints: [127.0.0.1:3000] }
+                sites:
+                  - routes:
+                      - path: /a/*
+                        proxy: { upstream: "http://127.0.0.1:3000", grpc_web: true }
+                      - path: /b/*
+                        proxy: { cluster: web, grpc_web: true }
+                      - path: /c/*
+                        proxy: { cluster: grpc, grpc_web: { allow_origins: [https://app.example/path, ftp://x] } }
+                      - path: /d/*
+                        proxy: { cluster: grpc, grpc_web: { origins: ["*"] } }
+                """)).containsExactly(
+                "t.yaml:8:53: sites[0].routes[0].proxy.grpc_web: gRPC-Web is translated to gRPC, which needs HTTP/2"
+                        + " to the upstream: proxy to a cluster with protocol: h2c (or h2) instead of an upstream URL",
+                "t.yaml:10:32: sites[0].routes[1].proxy.grpc_web: gRPC-Web is translated to gRPC, which needs HTTP/2"
+                        + " to the upstream; cluster web speaks http1: give it protocol: h2c (or h2 over TLS)",
+                "t.yaml:12:61: sites[0].routes[2].proxy.grpc_web.allow_origins[0]: an origin has no path, query or"
+                        + " user info: expected an origin such as https://chat.example.com or https://*.example.com,"
+                        + " got 'https://app.example/path'",
+                "t.yaml:12:87: sites[0].routes[2].proxy.grpc_web.allow_origins[1]: an origin's scheme is http or"
+                        + " https, got 'ftp://x'",
+                "t.yaml:14:45: sites[0].routes[3].proxy.grpc_web.origins: unknown key; expected one of:"
+                        + " allow_origins");
+    }
+
+    @Test
+    void tlsToEndpoints() throws Exception {
+        dev.turnpike.tls.TestPki pki = new dev.turnpike.tls.TestPki(dev.turnpike.tls.TestPki.KeyType.EC);
+        pki.writeCa(dir.resolve("ca.pem"));
+        pki.client("CN=edge").write(dir, "client", dev.turnpike.tls.TestPki.KeyFormat.PKCS8);
+        java.nio.file.Files.writeString(dir.resolve("junk.pem"), "not a certificate\n");
+        TurnpikeConfig c = parse(LISTEN + """
+                  a: { endpoints: ["https://app.internal", "https://10.0.0.2:8443"] }
+                  b:
+                    endpoints: [10.0.0.3:8443]
+                    tls: { ca: ca.pem, server_name: App.Internal., client_certificate: client.pem, client_key: client.key }
+                  c: { endpoints: [10.0.0.4:443], protocol: h2 }
+                  d: { endpoints: [10.0.0.5:443], tls: { verify: false } }
+                  e: { endpoints: [10.0.0.6:80], tls: false }
+                sites:
+                  - routes:
+                      - respond: ok
+                """);
+        Map<String, ClusterConfig> byName = new java.util.HashMap<>();
+        c.clusters().forEach(cc -> byName.put(cc.name(), cc));
+        assertThat(byName.get("a").tls()).contains(ClusterConfig.Tls.defaults());
+        assertThat(byName.get("a").endpoints().get(0).address()).isEqualTo(new Address.Tcp("app.internal", 443));
+        ClusterConfig.Tls b = byName.get("b").tls().orElseThrow();
+        assertThat(b.ca()).contains(dir.resolve("ca.pem").toAbsolutePath().normalize());
+        assertThat(b.serverName()).contains("app.internal");
+        assertThat(b.clientKey()).contains(dir.resolve("client.key").toAbsolutePath().normalize());
+        assertThat(byName.get("c").tls()).as("h2 implies TLS").contains(ClusterConfig.Tls.defaults());
+        assertThat(byName.get("d").tls().orElseThrow().verify()).isFalse();
+        assertThat(byName.get("e").tls()).isEmpty();
+
+        assertThat(problems(LISTEN + """
+                  a: { endpoints: ["https://10.0.0.1", "http://10.0.0.2"] }
+                  b: { endpoints: ["https://10.0.0.1"], tls: false }
+                  c: { endpoints: [10.0.0.1:1], tls: { ca: missing.pem } }
+                  d: { endpoints: [10.0.0.1:1], tls: { ca: junk.pem } }
+                  e: { endpoints: [10.0.0.1:1], tls: { client_certificate: client.pem } }
+                  f: { endpoints: [10.0.0.1:1], tls: { server_name: 10.0.0.1 } }
+                  g: { endpoints: [10.0.0.1:1], tls: { verify: false, ca: ca.pem } }
+                  h: { endpoints: [10.0.0.1:1], tls: { sni: x } }
+                sites:
+                  - routes:
+                      - respond: ok
+                """)).containsExactly(
+                "t.yaml:3:40: clusters.a.endpoints[1]: a cluster speaks TLS to all of its endpoints or to none, but"
+                        + " clusters.a.endpoints[0] is https:// and this one is http://; split them into two clusters",
+                "t.yaml:4:46: clusters.b.tls: tls: false contradicts the https:// endpoint at clusters.b.endpoints[0];"
+                        + " remove it",
+                "t.yaml:5:44: clusters.c.tls.ca: no such file: <dir>/missing.pem",
+                "t.yaml:6:44: clusters.d.tls.ca: bad PEM in <dir>/junk.pem: no -----BEGIN line",
+                "t.yaml:7:38: clusters.e.tls.client_key: missing; a client certificate needs both client_certificate"
+                        + " (the PEM chain) and client_key (its private key)",
+                "t.yaml:8:53: clusters.f.tls.server_name: a server name is a DNS name, not an address (SNI cannot"
+                        + " carry one); leave server_name out to check the certificate against the endpoint's address",
+                "t.yaml:9:55: clusters.g.tls.ca: 'ca' is only used to verify the endpoints' certificates, and verify:"
+                        + " false turns that off; remove one of them",
+                "t.yaml:10:40: clusters.h.tls.sni: unknown key; expected one of: ca, server_name, verify,"
+                        + " client_certificate, client_key, client_key_password");
     }
 
     // ------------------------------------------------------------------------------------------ routes: problems
@@ -722,13 +888,15 @@ class ClusterConfigTest {
                 "t.yaml:18:11: sites[0].routes[3].proxy.load_balancing: unknown key here; 'load_balancing' belongs"
                         + " under 'clusters.<name>'; expected one of: upstream, cluster, split, mirror,"
                         + " connect_timeout, response_timeout, idle_timeout, preserve_host, strip_prefix,"
-                        + " set_headers, max_idle_per_loop, timeouts, streaming, websocket",
+                        + " set_headers, max_idle_per_loop, timeouts, streaming, websocket,"
+                        + " grpc_web",
                 "t.yaml:21:11: sites[0].routes[4].proxy.response_timeout: 'response_timeout' applies only to a proxy"
                         + " to an upstream URL; set it on the clusters of the split, e.g."
                         + " clusters.shadow.timeouts.first_byte, or for this route only: timeouts: { first_byte: ... }",
                 "t.yaml:22:18: sites[0].routes[5].proxy.clustr: unknown key; did you mean 'cluster'? expected one"
                         + " of: upstream, cluster, split, mirror, connect_timeout, response_timeout, idle_timeout,"
-                        + " preserve_host, strip_prefix, set_headers, max_idle_per_loop, timeouts, streaming, websocket",
+                        + " preserve_host, strip_prefix, set_headers, max_idle_per_loop, timeouts, streaming, websocket,"
+                        + " grpc_web",
                 "t.yaml:23:9: sites[0].routes[6].cluster: unknown key here; 'cluster' belongs under 'proxy';"
                         + " expected one of: name, path, regex, methods, headers, error_pages, static, proxy,"
                         + " respond, redirect");

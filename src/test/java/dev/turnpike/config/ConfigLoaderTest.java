@@ -400,7 +400,8 @@ class ConfigLoaderTest {
                         + " root, index, spa_fallback, listing, show_hidden, precompressed, cache_control, strip_prefix",
                 "t.yaml:11:48: sites[0].routes[1].proxy.timeout: unknown key; did you mean 'timeouts'? expected one of:"
                         + " upstream, cluster, split, mirror, connect_timeout, response_timeout, idle_timeout,"
-                        + " preserve_host, strip_prefix, set_headers, max_idle_per_loop, timeouts, streaming, websocket",
+                        + " preserve_host, strip_prefix, set_headers, max_idle_per_loop, timeouts, streaming, websocket,"
+                        + " grpc_web",
                 "t.yaml:12:33: sites[0].routes[2].respond.text: unknown key; expected one of: status, body, headers",
                 "t.yaml:13:19: sites[0].routes[3].redirect.to: missing; expected the target URL, e.g."
                         + " to: \"https://{host}{uri}\"",

@@ -4,6 +4,7 @@ import dev.turnpike.upstream.ConnectionPool;
 import dev.turnpike.upstream.ConnectionPools;
 import dev.turnpike.upstream.Endpoint;
 import dev.turnpike.upstream.PoolConfig;
+import dev.turnpike.upstream.UpstreamProtocol;
 import dev.turnpike.upstream.UpstreamConnection;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.EventLoop;
@@ -178,7 +179,7 @@ class ConnectionPoolTest {
             AtomicReference<InetAddress> dns = new AtomicReference<>(first);
             AtomicInteger lookups = new AtomicInteger();
             pools = new ConnectionPools(new PoolConfig(Duration.ofSeconds(1), 8, Duration.ofSeconds(60), 8192, 65536,
-                    65536, 0, Duration.ZERO, Duration.ofMillis(300), 0, 0, Duration.ofSeconds(5)),
+                    65536, 0, Duration.ZERO, Duration.ofMillis(300), 0, 0, Duration.ofSeconds(5), UpstreamProtocol.HTTP1),
                     NioSocketChannel.class, Runnable::run, null, host -> {
                         assertThat(host).isEqualTo("app.internal");
                         lookups.incrementAndGet();

@@ -39,20 +39,20 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** Certificates made for a test: a CA, server and client certificates, written as PEM files. */
-final class TestPki {
+public final class TestPki {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final AtomicLong SERIAL = new AtomicLong(System.currentTimeMillis());
 
-    enum KeyType { RSA, EC }
+    public enum KeyType { RSA, EC }
 
     /** A certificate with its key, and the chain up to (not including) the root. */
-    record Issued(X509Certificate cert, PrivateKey key, List<X509Certificate> chain) {
+    public record Issued(X509Certificate cert, PrivateKey key, List<X509Certificate> chain) {
         BigInteger serial() {
             return cert.getSerialNumber();
         }
 
         /** Writes {@code <name>.pem} (the chain, leaf first) and {@code <name>.key}; returns the cert path. */
-        Path write(Path dir, String name, KeyFormat format) throws Exception {
+        public Path write(Path dir, String name, KeyFormat format) throws Exception {
             Path cert = dir.resolve(name + ".pem");
             Path key = dir.resolve(name + ".key");
             atomicWrite(cert, pem(chain.toArray()));
@@ -61,12 +61,12 @@ final class TestPki {
         }
     }
 
-    enum KeyFormat { PKCS8, TRADITIONAL }
+    public enum KeyFormat { PKCS8, TRADITIONAL }
 
     final KeyPair caKeys;
-    final X509Certificate ca;
+    public final X509Certificate ca;
 
-    TestPki(KeyType type) throws Exception {
+    public TestPki(KeyType type) throws Exception {
         this(type, "Turnpike Test CA");
     }
 
@@ -93,7 +93,7 @@ final class TestPki {
     }
 
     /** A server certificate for {@code names} (DNS SANs); CN is the first name. */
-    Issued server(KeyType type, String... names) throws Exception {
+    public Issued server(KeyType type, String... names) throws Exception {
         return serverWithOcsp(type, null, names);
     }
 
@@ -120,7 +120,7 @@ final class TestPki {
     }
 
     /** A client certificate with subject {@code subject}, e.g. "CN=alice,O=Example". */
-    Issued client(String subject) throws Exception {
+    public Issued client(String subject) throws Exception {
         KeyPair kp = keys(KeyType.EC);
         X509v3CertificateBuilder b = builder(new X500Name(subject),
                 new X500Name(ca.getSubjectX500Principal().getName()), kp, Duration.ofDays(7));
@@ -129,12 +129,12 @@ final class TestPki {
         return new Issued(cert, kp.getPrivate(), List.of(cert));
     }
 
-    void writeCa(Path file) throws Exception {
+    public void writeCa(Path file) throws Exception {
         atomicWrite(file, pem(ca));
     }
 
     /** A key store holding {@code issued} for a JDK client's key manager. */
-    static KeyStore keyStore(Issued issued) throws Exception {
+    public static KeyStore keyStore(Issued issued) throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         ks.setKeyEntry("client", issued.key(), "changeit".toCharArray(),

@@ -8,6 +8,7 @@ import dev.turnpike.upstream.ConnectionPool;
 import dev.turnpike.upstream.ConnectionPools;
 import dev.turnpike.upstream.Endpoint;
 import dev.turnpike.upstream.PoolConfig;
+import dev.turnpike.upstream.UpstreamTls;
 import dev.turnpike.upstream.health.ActiveHealthChecker;
 import dev.turnpike.upstream.health.ClusterHealth;
 import dev.turnpike.upstream.health.HealthSnapshot;
@@ -168,6 +169,9 @@ public final class ClusterRuntime implements AutoCloseable {
         this.timeouts = StageTimeouts.of(config.timeouts());
         this.stickyCookie = config.loadBalancing().sticky().map(StickyCookie::of).orElse(null);
         this.poolConfig = poolConfig(config);
+        if (poolConfig.tls() != null && !poolConfig.tls().verifies()) {
+            LOG.warn("cluster {}: the TLS certificates of its endpoints are not verified (tls.verify: false)", name);
+        }
         this.pools = new ConnectionPools(poolConfig, channelClass, blockingExecutor, circuitBreaker);
         this.channelClass = channelClass;
 
@@ -179,7 +183,8 @@ public final class ClusterRuntime implements AutoCloseable {
             this.health = new ClusterHealth(name, endpoints, ticker);
             this.checker = config.health().active().isPresent()
                     ? new ActiveHealthChecker(health, config.health().active().get(), group, channelClass, resolver,
-                            ActiveHealthChecker.StartMode.ASSUME_UP, directTargets::get)
+                            ActiveHealthChecker.StartMode.ASSUME_UP, directTargets::get, config.protocol(),
+                            poolConfig.tls())
                     : null;
             if (checker != null) {
                 built.add(checker);
@@ -289,7 +294,8 @@ public final class ClusterRuntime implements AutoCloseable {
         return new PoolConfig(base.connectTimeout(), base.maxIdlePerLoop(), idle, base.maxResponseLine(),
                 base.maxResponseHeaderSize(), base.maxContentPiece(), p.maxRequestsPerConnection(),
                 p.maxConnectionLifetime(), config.dnsRefresh(), p.maxConnections(), p.maxPending(),
-                p.pendingTimeout());
+                p.pendingTimeout(), config.protocol(), config.tls()
+                        .map(t -> UpstreamTls.of(t, config.protocol(), config.timeouts().connect())).orElse(null));
     }
 
     // ---------------------------------------------------------------------------------------------- lifecycle

@@ -3,7 +3,13 @@ package dev.turnpike.upstream.health;
 import dev.turnpike.config.ClusterConfig.ActiveCheck;
 import dev.turnpike.config.Durations;
 import dev.turnpike.upstream.ConnectionPools;
+import dev.turnpike.grpc.Grpc;
+import dev.turnpike.grpc.GrpcHealth;
+import dev.turnpike.grpc.GrpcStatus;
 import dev.turnpike.upstream.Endpoint;
+import dev.turnpike.upstream.Http2ClientSupport;
+import dev.turnpike.upstream.UpstreamProtocol;
+import dev.turnpike.upstream.UpstreamTls;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -26,11 +32,16 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.resolver.NoopAddressResolverGroup;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -67,8 +78,10 @@ import java.util.function.Function;
  * transport (a domain socket for a Unix-socket endpoint). An HTTP probe sends {@code GET path HTTP/1.1} with
  * {@code Host} (configured, else the endpoint's authority, or {@code localhost} for a socket),
  * {@code Connection: close} and {@code User-Agent: Turnpike-Health-Check}; it passes when the status is within {@code [statusFrom, statusTo]} and, if {@code bodyContains} is set, the first 64 KiB of the body contain it
- * (UTF-8 bytes). A TCP probe passes when the connect succeeds. The whole probe (name lookup, connect, response) is
- * bounded by {@code timeout}. Names are resolved by the {@link ProbeResolver}, off the event loop; nothing here
+ * (UTF-8 bytes). A TCP probe passes when the connect succeeds. For an HTTP/2 cluster ({@code protocol: h2c}) the
+ * HTTP probe is the same GET on a stream of a fresh h2c connection (prior knowledge), and a gRPC probe calls
+ * {@code grpc.health.v1.Health/Check} for the configured service: it passes on HTTP 200, {@code grpc-status} 0 and
+ * SERVING. The whole probe (name lookup, connect, response) is bounded by {@code timeout}. Names are resolved by the {@link ProbeResolver}, off the event loop; nothing here
  * blocks.
  *
  * <p>Rise and fall, HAProxy-like: an endpoint keeps the health it has when checking starts (normally up) and is
@@ -113,7 +126,13 @@ public final class ActiveHealthChecker implements AutoCloseable {
     private final long intervalNanos;
     private final long timeoutNanos;
     private final double jitter;
+    /** The check sends a request (http or grpc) rather than only connecting. */
     private final boolean http;
+    private final boolean grpc;
+    /** Probes speak HTTP/2 (h2c, prior knowledge, or ALPN over TLS). */
+    private final boolean h2;
+    /** TLS to the endpoints, or null. */
+    private final UpstreamTls tls;
     private final String path;
     private final byte[] needle;
     private final String timeoutReason;
@@ -156,6 +175,19 @@ public final class ActiveHealthChecker implements AutoCloseable {
     public ActiveHealthChecker(ClusterHealth health, ActiveCheck check, EventLoopGroup group,
                                Class<? extends SocketChannel> channelClass, ProbeResolver resolver,
                                StartMode startMode, Function<Endpoint, ConnectionPools.Direct> directTargets) {
+        this(health, check, group, channelClass, resolver, startMode, directTargets, UpstreamProtocol.HTTP1, null);
+    }
+
+    /**
+     * As above, for a cluster that speaks {@code protocol}, over {@code tls} when not null: an http check of an HTTP/2
+     * cluster goes over HTTP/2 (h2c prior knowledge, or TLS with ALPN), a grpc check needs an HTTP/2 cluster. A tcp
+     * check only connects, without TLS.
+     */
+    public ActiveHealthChecker(ClusterHealth health, ActiveCheck check, EventLoopGroup group,
+                               Class<? extends SocketChannel> channelClass, ProbeResolver resolver,
+                               StartMode startMode, Function<Endpoint, ConnectionPools.Direct> directTargets,
+                               UpstreamProtocol protocol, UpstreamTls tls) {
+        this.tls = tls;
         this.health = Objects.requireNonNull(health, "health");
         this.check = validate(Objects.requireNonNull(check, "check"));
         this.loop = Objects.requireNonNull(group, "group").next();
@@ -164,7 +196,12 @@ public final class ActiveHealthChecker implements AutoCloseable {
         this.intervalNanos = check.interval().toNanos();
         this.timeoutNanos = check.timeout().toNanos();
         this.jitter = check.jitter();
-        this.http = check.kind() == ActiveCheck.Kind.HTTP;
+        this.http = check.kind() != ActiveCheck.Kind.TCP;
+        this.grpc = check.kind() == ActiveCheck.Kind.GRPC;
+        this.h2 = Objects.requireNonNull(protocol, "protocol").isHttp2();
+        if (grpc && !h2) {
+            throw new IllegalArgumentException("a grpc health check needs an HTTP/2 cluster");
+        }
         String p = check.path() == null || check.path().isEmpty() ? "/" : check.path();
         this.path = p.startsWith("/") ? p : "/" + p;
         String contains = check.bodyContains().filter(s -> !s.isEmpty()).orElse(null);
@@ -406,14 +443,31 @@ public final class ActiveHealthChecker implements AutoCloseable {
         if (!p.current(id)) {
             return;
         }
-        ChannelHandler handler = http ? new ChannelInitializer<Channel>() {
-            @Override
-            protected void initChannel(Channel ch) {
-                ch.pipeline()
-                        .addLast("http-codec", new HttpClientCodec(decoderConfig, false, false))
-                        .addLast("probe", new HttpProbeHandler(p, id));
-            }
-        } : Discard.INSTANCE;
+        ChannelHandler handler;
+        if (!http) {
+            handler = Discard.INSTANCE;
+        } else if (h2) {
+            handler = new ChannelInitializer<Channel>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    addTls(ch, p);
+                    ch.pipeline()
+                            .addLast("h2", Http2ClientSupport.codec(64 * 1024))
+                            .addLast("h2-streams", Http2ClientSupport.multiplexer())
+                            .addLast("probe-connection", new Http2ProbeConnection(p, id));
+                }
+            };
+        } else {
+            handler = new ChannelInitializer<Channel>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    addTls(ch, p);
+                    ch.pipeline()
+                            .addLast("http-codec", new HttpClientCodec(decoderConfig, false, false))
+                            .addLast("probe", new HttpProbeHandler(p, id));
+                }
+            };
+        }
         ChannelFuture f;
         try {
             f = how.clone().handler(handler).connect(address);
@@ -431,7 +485,7 @@ public final class ActiveHealthChecker implements AutoCloseable {
                 finish(p, id, connectReason(cf.cause()));
             } else if (!http) {
                 finish(p, id, null);
-            } else {
+            } else if (!h2) { // over HTTP/2 the request goes on a stream once the preface is out
                 cf.channel().writeAndFlush(request(p)).addListener((ChannelFutureListener) w -> {
                     if (!w.isSuccess()) {
                         finish(p, id, "health check: sending the request failed: " + describe(w.cause()));
@@ -441,13 +495,33 @@ public final class ActiveHealthChecker implements AutoCloseable {
         });
     }
 
+    /** Over TLS, the probe's pipeline starts with the handshake; the request waits in it until it is done. */
+    private void addTls(Channel ch, Probe p) {
+        if (tls != null) {
+            ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), p.endpoint, p.direct != null));
+        }
+    }
+
     private FullHttpRequest request(Probe p) {
+        if (grpc) {
+            FullHttpRequest r = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
+                    GrpcHealth.CHECK_PATH, GrpcHealth.request(p.channel.alloc(), check.grpcService()));
+            r.headers()
+                    .set(HttpHeaderNames.HOST, p.hostHeader)
+                    .set(HttpHeaderNames.USER_AGENT, USER_AGENT)
+                    .set(HttpHeaderNames.CONTENT_TYPE, Grpc.APPLICATION_GRPC)
+                    .set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS)
+                    .set(Grpc.GRPC_TIMEOUT, Grpc.timeoutValue(timeoutNanos));
+            return r;
+        }
         FullHttpRequest r = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, path,
                 Unpooled.EMPTY_BUFFER);
         r.headers()
                 .set(HttpHeaderNames.HOST, p.hostHeader)
-                .set(HttpHeaderNames.USER_AGENT, USER_AGENT)
-                .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                .set(HttpHeaderNames.USER_AGENT, USER_AGENT);
+        if (!h2) {
+            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
         return r;
     }
 
@@ -679,6 +753,175 @@ public final class ActiveHealthChecker implements AutoCloseable {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             finish(p, id, "health check: connection closed before the response");
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            finish(p, id, readReason(cause));
+        }
+    }
+
+    /**
+     * The connection of an HTTP/2 probe: once the preface is out, opens one stream whose pipeline converts frames to
+     * {@code HttpObject}s for the same response handler as HTTP/1.1 (or the gRPC one) and sends the request on it.
+     */
+    private final class Http2ProbeConnection extends ChannelInboundHandlerAdapter {
+        private final Probe p;
+        private final long id;
+
+        Http2ProbeConnection(Probe p, long id) {
+            this.p = p;
+            this.id = id;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            ctx.fireChannelActive();
+            new Http2StreamChannelBootstrap(ctx.channel()).handler(new ChannelInitializer<Http2StreamChannel>() {
+                @Override
+                protected void initChannel(Http2StreamChannel ch) {
+                    ch.pipeline()
+                            .addLast("http2-codec", new Http2StreamFrameToHttpObjectCodec(false, true))
+                            .addLast("probe", grpc ? new GrpcProbeHandler(p, id) : new HttpProbeHandler(p, id));
+                }
+            }).open().addListener((Future<Http2StreamChannel> f) -> {
+                if (!p.current(id)) {
+                    return;
+                }
+                if (!f.isSuccess()) {
+                    finish(p, id, "health check: could not open an HTTP/2 stream: " + describe(f.cause()));
+                    return;
+                }
+                f.getNow().writeAndFlush(request(p)).addListener((ChannelFutureListener) w -> {
+                    if (!w.isSuccess()) {
+                        finish(p, id, "health check: sending the request failed: " + describe(w.cause()));
+                    }
+                });
+            });
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg); // SETTINGS, PING, GOAWAY: the stream's close tells the probe
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            finish(p, id, "health check: connection closed before the response");
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            finish(p, id, cause instanceof Http2Exception ? "health check: not an HTTP/2 server ("
+                    + describe(cause) + ")" : readReason(cause));
+        }
+    }
+
+    /**
+     * Reads the answer to {@code grpc.health.v1.Health/Check}: passes on HTTP 200, grpc-status 0 and a status of
+     * SERVING. A trailers-only answer carries its grpc-status in the head.
+     */
+    private final class GrpcProbeHandler extends ChannelInboundHandlerAdapter {
+        private static final int MAX_MESSAGE = 4096;
+        private final Probe p;
+        private final long id;
+        private ByteBuf message;
+
+        GrpcProbeHandler(Probe p, long id) {
+            this.p = p;
+            this.id = id;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (p.current(id)) {
+                    read(ctx, msg);
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        private void read(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof HttpObject o && o.decoderResult().isFailure()) {
+                finish(p, id, invalidReason(o.decoderResult().cause()));
+                return;
+            }
+            if (msg instanceof HttpResponse r) {
+                int status = r.status().code();
+                if (status >= 100 && status < 200) {
+                    return;
+                }
+                if (status != 200) {
+                    finish(p, id, "health check: HTTP status " + status + " (expected 200 for gRPC)");
+                    return;
+                }
+                String grpcStatus = r.headers().get(Grpc.GRPC_STATUS);
+                if (grpcStatus != null) {
+                    finish(p, id, verdict(grpcStatus, r.headers().get(Grpc.GRPC_MESSAGE)));
+                    return;
+                }
+            }
+            if (msg instanceof HttpContent c) {
+                if (message == null) {
+                    message = ctx.alloc().heapBuffer(64);
+                }
+                int n = Math.min(c.content().readableBytes(), MAX_MESSAGE - message.readableBytes());
+                message.writeBytes(c.content(), c.content().readerIndex(), Math.max(0, n));
+                if (c instanceof LastHttpContent last) {
+                    HttpHeaders t = last.trailingHeaders();
+                    finish(p, id, verdict(t.get(Grpc.GRPC_STATUS), t.get(Grpc.GRPC_MESSAGE)));
+                }
+            }
+        }
+
+        /** The failure reason for a finished call, or null when it passed. */
+        private String verdict(String grpcStatus, String grpcMessage) {
+            if (grpcStatus == null) {
+                return "health check: the gRPC response has no grpc-status";
+            }
+            int code;
+            try {
+                code = Integer.parseInt(grpcStatus.trim());
+            } catch (NumberFormatException e) {
+                return "health check: invalid grpc-status '" + abbreviate(grpcStatus, 16) + "'";
+            }
+            if (code != GrpcStatus.OK.code()) {
+                return "health check: gRPC status " + GrpcStatus.describe(code)
+                        + (grpcMessage == null || grpcMessage.isEmpty() ? "" : ": " + abbreviate(grpcMessage, 128));
+            }
+            if (message == null || message.readableBytes() < Grpc.FRAME_HEADER) {
+                return "health check: the gRPC response has no message";
+            }
+            int length = message.getInt(message.readerIndex() + 1);
+            if (message.getByte(message.readerIndex()) != 0 || length < 0
+                    || length > message.readableBytes() - Grpc.FRAME_HEADER) {
+                return "health check: invalid gRPC health response";
+            }
+            int serving = GrpcHealth.status(message.slice(message.readerIndex() + Grpc.FRAME_HEADER, length));
+            if (serving < 0) {
+                return "health check: invalid gRPC health response";
+            }
+            return serving == GrpcHealth.SERVING ? null : "health check: " + GrpcHealth.describe(serving);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            release();
+            finish(p, id, "health check: stream closed before the response");
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            release();
+        }
+
+        private void release() {
+            if (message != null) {
+                message.release();
+                message = null;
+            }
         }
 
         @Override
