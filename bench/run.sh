@@ -498,7 +498,7 @@ scenario_latency() {
 # which has made one request and stays open. For Turnpike also the live Java heap after a full GC.
 heap_used_kib() { # PID: used KiB of the Java heap after a full GC (sum over generations)
   jcmd "$1" GC.run >/dev/null
-  jcmd "$1" GC.heap_info | awk '/total/ && /generation|heap/ { for (i = 1; i <= NF; i++) if ($i == "used") { v = $(i + 1); sub(/K,?$/, "", v); t += v } }
+  jcmd "$1" GC.heap_info | awk '/total/ && / used / { for (i = 1; i <= NF; i++) if ($i == "used") { v = $(i + 1); sub(/K,?$/, "", v); t += v } }
     END { print t + 0 }'
 }
 scenario_idle() {
@@ -558,6 +558,9 @@ YAML
   sed -e "s/listen 127.0.0.1:$ngx_port;/listen 127.0.0.1:$startup_port;/; s/ listen 127.0.0.1:$ngx_h2_port http2;//" \
     -e "s/ listen 127.0.0.1:$ngx_tls_port ssl;//; s/daemon on;/daemon off;/; s|pid $work/nginx.pid|pid $work/startup-nginx.pid.x|" \
     "$work/nginx.conf" > "$work/startup-nginx.conf"
+  # One launch first, not timed: it trains the AOT cache when this build has none for these JVM options yet.
+  python3 "$root/bench/startup.py" "http://127.0.0.1:$startup_port/1k.txt" 1 \
+    -- "$root/bin/turnpike" run -c "$work/startup.yaml" >/dev/null
   local variant out
   for variant in aot no-aot nginx; do
     log "startup: $variant, $STARTUP_RUNS launches"
