@@ -6,7 +6,7 @@
 #   bench/jvm-flags.sh [NAME=FLAGS]...
 #
 # Default sets: Serial, Parallel and G1, each with -XX:ActiveProcessorCount=1 -Xms1g -Xmx1g. ROUNDS (default 3),
-# WARMUP (20s for the first round, 5s after), DURATION (10s), CONNS (50), BENCH_PORT (9150) as in run.sh.
+# WARMUP (20s for the first round, 5s after), DURATION (10s), CONNS (50), BENCH_PORT (18150) as in run.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 # shellcheck source=../bin/lib/jdk.sh
@@ -19,7 +19,7 @@ if ((${#sets[@]} == 0)); then
   sets=("serial=$common -XX:+UseSerialGC" "parallel=$common -XX:+UseParallelGC" "g1=$common -XX:+UseG1GC")
 fi
 ROUNDS=${ROUNDS:-3} WARMUP=${WARMUP:-20s} DURATION=${DURATION:-10s} CONNS=${CONNS:-50}
-port=${BENCH_PORT:-9150}
+port=${BENCH_PORT:-18150}
 "$root/bin/turnpike" version >/dev/null
 
 work=$(mktemp -d /tmp/turnpike-jvmflags.XXXXXX)

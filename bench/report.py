@@ -193,7 +193,11 @@ def main():
     if "idle" in order:
         out.append("## Memory per idle keep-alive connection")
         out.append("")
-        out.append("| server | KiB per connection (RSS growth) | detail |")
+        out.append("RSS growth of the server with the connections open, divided by their number; for Turnpike plus "
+                   "the growth of its live Java heap (measured after a full GC), because the heap's pages were "
+                   "already resident and new objects do not show in RSS.")
+        out.append("")
+        out.append("| server | KiB per connection | detail |")
         out.append("|---|---:|---|")
         for srv in SERVERS:
             r = rows.get(("idle", srv))
@@ -266,7 +270,7 @@ set title "server CPU microseconds per request (lower is better)"
 plot "{data}" using 5:xtic(1) title "turnpike" lc rgb "#1f77b4", "" using 6 title "nginx" lc rgb "#2ca02c", "" using 7 title "haproxy" lc rgb "#ff7f0e"
 unset multiplot
 """
-        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+        subprocess.run(["gnuplot"], input=script, text=True, check=True, stderr=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":

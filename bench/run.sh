@@ -21,9 +21,11 @@
 # --name NAME      results go to bench/results/NAME.{md,tsv,png} (default: quick with --quick, else latest)
 #
 # Environment: WARMUP, DURATION (wrk durations, e.g. 15s), CONNS (client connections, default 50), ROUNDS
-# (measured windows per server and scenario, best kept; default 2, 1 with --quick),
+# (measured windows per server and scenario, best kept; default 2, 1 with --quick), JIT_WARMUP (Turnpike's
+# load on three paths before the first scenario; 20s, 5s with --quick, 0s for none),
 # IDLE_CONNS, STARTUP_RUNS, TURNPIKE_BENCH_JVM (JVM flags for the Turnpike under test), BENCH_PORT (first of
-# the ports used, default 9100), BENCH_KEEP=1 (keep the work directory with configs and logs). Needs root or password-less sudo to install missing Debian packages.
+# the ports used, default 18100; BENCH_PORT+1 .. BENCH_PORT+30), BENCH_KEEP=1 (keep the work directory with
+# configs and logs). Needs root or password-less sudo to install missing Debian packages.
 set -euo pipefail
 
 root=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
@@ -62,18 +64,20 @@ fi
 
 if $quick; then
   WARMUP=${WARMUP:-5s} DURATION=${DURATION:-5s} IDLE_CONNS=${IDLE_CONNS:-2000} STARTUP_RUNS=${STARTUP_RUNS:-3}
-  ROUNDS=${ROUNDS:-1}
+  ROUNDS=${ROUNDS:-1} JIT_WARMUP=${JIT_WARMUP:-5s}
   name=${name:-quick}
 else
   # The JIT compiles on the same core as the event loop: Turnpike's rate keeps rising for ~15 s of load.
   WARMUP=${WARMUP:-15s} DURATION=${DURATION:-10s} IDLE_CONNS=${IDLE_CONNS:-10000} STARTUP_RUNS=${STARTUP_RUNS:-7}
-  ROUNDS=${ROUNDS:-2}
+  ROUNDS=${ROUNDS:-2} JIT_WARMUP=${JIT_WARMUP:-20s}
   name=${name:-latest}
 fi
 CONNS=${CONNS:-50}
-# One core: Serial GC measured cheapest per request here (bench/README.md has the comparison); 1 GiB heap.
-TURNPIKE_BENCH_JVM=${TURNPIKE_BENCH_JVM:--XX:ActiveProcessorCount=1 -XX:+UseSerialGC -Xms1g -Xmx1g}
-port=${BENCH_PORT:-9100}
+# One core: Serial and Parallel GC cost the same per request and G1 ~15% more (bench/jvm-flags.sh, numbers in
+# bench/README.md); Serial has no GC threads to compete with the event loop. 256 MiB costs no more CPU than
+# 1 GiB and halves the resident set.
+TURNPIKE_BENCH_JVM=${TURNPIKE_BENCH_JVM:--XX:ActiveProcessorCount=1 -XX:+UseSerialGC -Xms256m -Xmx256m}
+port=${BENCH_PORT:-18100}
 up_port=$((port + 1)) ngx_port=$((port + 2)) tp_port=$((port + 3)) hap_port=$((port + 4))
 ngx_h2_port=$((port + 12)) hap_h2_port=$((port + 14))
 ngx_tls_port=$((port + 22)) tp_tls_port=$((port + 23)) hap_tls_port=$((port + 24))
@@ -244,6 +248,14 @@ wait_http() { # URL
 }
 
 start_servers() {
+  local p
+  for p in $up_port $ngx_port $tp_port $hap_port $ngx_h2_port $hap_h2_port $ngx_tls_port $tp_tls_port $hap_tls_port \
+      $startup_port; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "run.sh: port $p is in use (another benchmark?); set BENCH_PORT to move all ports" >&2
+      exit 1
+    fi
+  done
   taskset -c 1 nginx -p "$work/nginx-temp" -e "$work/upstream-error.log" -c "$work/upstream.conf"
   taskset -c 0 nginx -p "$work/nginx-temp" -e "$work/nginx-error.log" -c "$work/nginx.conf"
   taskset -c 0 haproxy -D -f "$work/haproxy.cfg" 2>"$work/haproxy.log" || { cat "$work/haproxy.log" >&2; exit 1; }
@@ -386,6 +398,19 @@ profile_turnpike() { # SCENARIO KIND URL
       END { for (l in self) printf "%.1f%%\t%s\n", 100 * self[l] / all, l }' "$work/profile.collapsed" \
       | sort -t$'\t' -k1,1 -rn | head -25 | awk -F'\t' '{ printf "| %s | `%s` |\n", $1, $2 }'
     echo
+    echo "Where the CPU went, by thread:"
+    echo
+    echo '| share | threads |'
+    echo '|------:|---------|'
+    awk '{ n = $NF; all += n
+        if ($0 ~ /CompileBroker::/) c = "JIT compiler threads"
+        else if ($0 ~ /GCTaskThread|VM_GenCollect|VM_G1|VMThread::|SerialHeap|DefNewGeneration|ParallelScavenge|G1/) c = "GC and VM operations"
+        else if ($0 ~ /io\/netty\/channel\/epoll\/EpollEventLoop|io\.netty\.channel\.epoll\.EpollEventLoop|SingleThreadEventExecutor|SingleThreadIoEventLoop/) c = "event loop (Java and its system calls)"
+        else c = "other"
+        t[c] += n }
+      END { for (c in t) printf "%.1f%%\t%s\n", 100 * t[c] / all, c }' "$work/profile.collapsed" \
+      | sort -t$'\t' -k1,1 -rn | awk -F'\t' '{ printf "| %s | %s |\n", $1, $2 }'
+    echo
     echo "Total time of dev.turnpike frames (a frame counted once per stack):"
     echo
     echo '| share | frame |'
@@ -461,7 +486,7 @@ scenario_tls() {
 # h2load --h1 --rps paces each of CONNS connections; its latency clock starts when a request is sent, so a
 # server that falls behind the rate shows as a lower achieved rate, not as queueing delay (no wrk2 in Debian).
 scenario_latency() {
-  local max; max=$(awk -F'\t' '$1 == "proxy-keepalive" && $2 == "nginx" {print $3}' "$tsv")
+  local max; max=$(awk -F'\t' '$1 == "proxy-keepalive" && $2 == "nginx" && $3 + 0 > m {m = $3 + 0} END {if (m) print m}' "$tsv")
   if [[ -z $max || $max == - ]]; then
     log "latency: measuring nginx's maximum proxy keep-alive rate first"
     load wrk "${url_of[nginx]}/api/x" "$WARMUP" >/dev/null
@@ -532,10 +557,15 @@ scenario_idle() {
     exec 7>&-   # the client closes its connections and exits when its stdin ends
     wait "$cpid" || true
     local n; n=$(awk '/^READY/ {print $2}' "$work/idle.out")
-    local per; per=$(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }')
+    # The JVM's heap pages are resident after the warm-up, so objects for new connections fill them without
+    # growing RSS: Turnpike's figure is its RSS growth (native memory) plus its live heap growth.
+    local per; per=$(awk -v a="$rss0" -v b="$rss1" -v h0="$heap0" -v h1="$heap1" -v n="$n" \
+      'BEGIN { printf "%.1f", (b - a + h1 - h0) / n }')
     local note="$n connections; RSS $((rss0 / 1024)) -> $((rss1 / 1024)) MiB"
     if [[ $s == turnpike ]]; then
-      note="$note; live Java heap +$(awk -v a="$heap0" -v b="$heap1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }') KiB/conn"
+      note="$note ($(awk -v a="$rss0" -v b="$rss1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }') KiB/conn)"
+      note="$note + live Java heap after full GC $((heap0 / 1024)) -> $((heap1 / 1024)) MiB"
+      note="$note ($(awk -v a="$heap0" -v b="$heap1" -v n="$n" 'BEGIN { printf "%.1f", (b - a) / n }') KiB/conn)"
     fi
     log "idle: $s $per KiB per connection ($note)"
     row idle "$s" - - - - "$per" 0 "$note"
@@ -583,6 +613,14 @@ YAML
 # ---------------------------------------------------------------------------------------------------------
 start_servers
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# Turnpike's JIT compiles on the core it serves from; 15 s of one scenario left the first measured window at
+# half speed. Its main paths get JIT_WARMUP each before any measurement, as in a server that has been running.
+if [[ $JIT_WARMUP != 0s ]]; then
+  log "JIT warm-up of Turnpike: $JIT_WARMUP each of proxy keep-alive, proxy with new connections, static 1 KiB"
+  load wrk "${url_of[turnpike]}/api/x" "$JIT_WARMUP" >/dev/null
+  load wrk-close "${url_of[turnpike]}/api/x" "$JIT_WARMUP" >/dev/null
+  load wrk "${url_of[turnpike]}/1k.txt" "$JIT_WARMUP" >/dev/null
+fi
 log "servers up (turnpike pid $tp_pid); scenarios: ${scenarios[*]}; warm-up $WARMUP, measured $DURATION, $CONNS connections"
 for s in "${scenarios[@]}"; do
   "scenario_${s//-/_}"
@@ -593,7 +631,7 @@ cp "$tsv" "$results_dir/$name.tsv"
 python3 "$root/bench/report.py" "$results_dir/$name.tsv" "$results_dir/$name" \
   --meta "date=$(date -u '+%F %H:%M UTC')" \
   --meta "commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  --meta "windows=warm-up $WARMUP, measured $DURATION, best of $ROUNDS rounds, $CONNS connections (wrk -t1), idle $IDLE_CONNS connections" \
+  --meta "windows=Turnpike JIT warm-up 3 x $JIT_WARMUP, then per window warm-up $WARMUP, measured $DURATION, best of $ROUNDS rounds, $CONNS connections (wrk -t1), idle $IDLE_CONNS connections" \
   --meta "turnpike_jvm=$TURNPIKE_BENCH_JVM" \
   --meta "versions=$(java -version 2>&1 | head -1 | tr -d '"'); nginx $(nginx -v 2>&1 | sed 's|.*/||'); HAProxy $(haproxy -v | awk 'NR == 1 {print $3}'); wrk $(dpkg-query -W -f='${Version}' wrk); h2load $(h2load --version | awk '{print $2}')" \
   --meta "load=load average $load_before at the start, $load_after at the end (2 cores, shared)" \
