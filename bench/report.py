@@ -149,27 +149,29 @@ def main():
         out.append("## Throughput, latency and CPU")
         out.append("")
         out.append("Ratios are Turnpike's value divided by the peer's on the same row: req/s above 1 and CPU below "
-                   "1 favour Turnpike. Peak RSS is the server's VmHWM during the measured window (all its "
+                   "1 favour Turnpike. 'Of which system' is the kernel's share of that CPU (system calls, and the "
+                   "loopback TCP work done inside them). Peak RSS is the server's VmHWM during the measured window (all its "
                    "processes). Latencies are wrk's (HdrHistogram) or, for h2c, exact from h2load's per-request log.")
         out.append("")
-        out.append("| scenario | server | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | errors "
+        out.append("| scenario | server | req/s | p50 ms | p99 ms | CPU µs/req | of which system | peak RSS MiB | errors "
                    "| Turnpike ÷ peer req/s | Turnpike ÷ peer CPU/req |")
-        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for s in present:
             for srv in SERVERS:
                 r = rows.get((s, srv))
                 if not r:
                     continue
                 if r["note"].startswith("skipped"):
-                    out.append(f"| {TITLES[s]} | {srv} | {r['note']} | | | | | | | |")
+                    out.append(f"| {TITLES[s]} | {srv} | {r['note']} | | | | | | | | |")
                     continue
                 rr = rc = ""
                 if srv != "turnpike":
                     rr = fmt_ratio(ratio(get(s, "turnpike", "rps"), r["rps"]))
                     rc = fmt_ratio(ratio(get(s, "turnpike", "cpu"), r["cpu"]))
                 rss = num(r["rss"])
+                system = r["note"][len("system "):] if r["note"].startswith("system ") else "-"
                 out.append(f"| {TITLES[s]} | {srv} | {fmt(r['rps'])} | {fmt(r['p50'], 3)} | {fmt(r['p99'], 3)} "
-                           f"| {fmt(r['cpu'], 1)} | {'-' if rss is None else f'{rss / 1024:.0f}'} | {r['errors']} "
+                           f"| {fmt(r['cpu'], 1)} | {system} | {'-' if rss is None else f'{rss / 1024:.0f}'} | {r['errors']} "
                            f"| {rr} | {rc} |")
         out.append("")
 

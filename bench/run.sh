@@ -280,6 +280,7 @@ pids_of() {
 hz=$(getconf CLK_TCK)
 # user+sys clock ticks of every thread of the processes, dead threads included (fields 14 and 15 of stat).
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+sys_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $15}' "/proc/$p/stat"))); done; echo $t; }
 # Writing 5 to clear_refs resets VmHWM to the current RSS, so each scenario reports its own peak.
 reset_hwm() { local p; for p in "$@"; do echo 5 > "/proc/$p/clear_refs" 2>/dev/null || true; done; }
 status_kib() { # FIELD PID... : summed VmHWM/VmRSS in KiB
@@ -342,15 +343,18 @@ measure() {
   log "$scenario: $server warm-up $WARMUP"
   load "$kind" "$url" "$WARMUP" >/dev/null
   reset_hwm "${pids[@]}"
-  local t0 t1 res
-  t0=$(cpu_ticks "${pids[@]}")
+  local t0 t1 s0 s1 res
+  t0=$(cpu_ticks "${pids[@]}") s0=$(sys_ticks "${pids[@]}")
   res=$(load "$kind" "$url" "$DURATION")
-  t1=$(cpu_ticks "${pids[@]}")
+  t1=$(cpu_ticks "${pids[@]}") s1=$(sys_ticks "${pids[@]}")
   local reqs rps p50 p99 errs; read -r reqs rps p50 p99 errs <<<"$res"
   local cpu; cpu=$(awk -v d=$((t1 - t0)) -v r="$reqs" -v hz="$hz" 'BEGIN { printf "%.1f", (r > 0 ? d * 1e6 / hz / r : 0) }')
   local hwm; hwm=$(status_kib VmHWM "${pids[@]}")
   log "$scenario: $server $rps req/s, p50 $p50 ms, p99 $p99 ms, $cpu us/req, peak RSS $((hwm / 1024)) MiB, errors $errs"
-  row "$scenario" "$server" "$rps" "$p50" "$p99" "$cpu" "$hwm" "$errs" ""
+  log "$scenario: $server system time $(awk -v s=$((s1 - s0)) -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", (d > 0 ? 100 * s / d : 0) }')% of its CPU"
+  # The kernel's share of the CPU: the system calls (and the loopback TCP work they do) versus the server's code.
+  local sys; sys=$(awk -v s=$((s1 - s0)) -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", (d > 0 ? 100 * s / d : 0) }')
+  row "$scenario" "$server" "$rps" "$p50" "$p99" "$cpu" "$hwm" "$errs" "system $sys%"
   if [[ $server == turnpike && $profile == "$scenario" && $round == 0 ]]; then
     profile_turnpike "$scenario" "$kind" "$url"
   fi
@@ -380,15 +384,17 @@ fi
 
 profile_turnpike() { # SCENARIO KIND URL
   local scenario=$1 event=cpu
-  [[ $(cat /proc/sys/kernel/perf_event_paranoid) -le 1 ]] || event=itimer
-  log "$scenario: profiling Turnpike ($event) for $DURATION"
+  # ctimer (a CPU-time timer per thread) where perf events are not allowed: itimer ticks only at the kernel's HZ.
+  [[ $(cat /proc/sys/kernel/perf_event_paranoid) -le 1 ]] || event=ctimer
+  log "$scenario: profiling Turnpike ($event) for 2 x $DURATION"
   jcmd "$tp_pid" JVMTI.agent_load "$ap_lib" "\"start,event=$event,interval=1ms\"" >/dev/null
+  load "$2" "$3" "$DURATION" >/dev/null
   load "$2" "$3" "$DURATION" >/dev/null
   jcmd "$tp_pid" JVMTI.agent_load "$ap_lib" "\"dump,collapsed,file=$work/profile.collapsed\"" >/dev/null
   jcmd "$tp_pid" JVMTI.agent_load "$ap_lib" "\"stop,file=$results_dir/flame-$scenario.html,title=Turnpike_$scenario\"" >/dev/null
   # Top frames: by self time (the leaf of each stack) and by total time for Turnpike's own methods.
   {
-    echo "### Top frames, $scenario ($event samples, $(date -u +%F))"
+    echo "### Top frames, $scenario ($(awk '{ s += $NF } END { print s }' "$work/profile.collapsed") $event samples, $(date -u +%F))"
     echo
     echo "Self time (leaf frames):"
     echo
@@ -603,7 +609,7 @@ YAML
              -- nginx -p "$work/nginx-temp" -e "$work/startup-nginx-error.log" -c "$work/startup-nginx.conf") ;;
     esac
     local summary; summary=$(tail -1 <<<"$out")
-    local median; median=$(sed -n 's/.*median=\([0-9.]*\).*/\1/p' <<<"$summary")
+    local median; median=$(sed -n 's/.* median=\([0-9.]*\) .*/\1/p' <<<"$summary")
     log "startup: $variant $summary"
     local server=turnpike; [[ $variant == nginx ]] && server=nginx
     row "startup-${variant/nginx/ref}" "$server" - - - - - 0 "median $median ms (${summary#startup_ms })"
