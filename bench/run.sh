@@ -219,27 +219,20 @@ sites:
 YAML
 }
 
-# Turnpike's TLS is being built on another branch and its configuration keys are not settled: try the likely
-# shapes with 'turnpike validate' and use the first one it accepts; none accepted means the TLS row is skipped.
-tp_tls=
-tp_tls_note="Turnpike has no TLS listener configuration yet (turnpike validate accepted none of the shapes tried)"
-for shape in "certificate: $work/cert.pem, key: $work/key.pem" "cert: $work/cert.pem, key: $work/key.pem" \
-    "cert_file: $work/cert.pem, key_file: $work/key.pem"; do
-  turnpike_yaml "  - address: \"127.0.0.1:$tp_tls_port\"
-    tls: { $shape }" > "$work/tls-probe.yaml"
-  if "$root/bin/turnpike" validate -c "$work/tls-probe.yaml" >"$work/tls-probe.out" 2>&1; then
-    tp_tls="  - address: \"127.0.0.1:$tp_tls_port\"
-    tls: { $shape }"
-    tp_tls_note=
-    break
-  fi
-done
+# Turnpike's TLS listener (engine auto: BoringSSL when it loads). A build that rejects it skips the TLS row.
+tp_tls="  - address: \"127.0.0.1:$tp_tls_port\"
+    tls: { cert: $work/cert.pem, key: $work/key.pem }"
+tp_tls_note=
+turnpike_yaml "$tp_tls" > "$work/tls-probe.yaml"
+if ! "$root/bin/turnpike" validate -c "$work/tls-probe.yaml" >"$work/tls-probe.out" 2>&1; then
+  tp_tls= tp_tls_note="this Turnpike rejects the TLS listener: $(head -1 "$work/tls-probe.out")"
+fi
 turnpike_yaml "$tp_tls" > "$work/turnpike.yaml"
 
 # ---------------------------------------------------------------------------------------------------------
 # Processes: the servers under test on core 0; upstream, load generators and clients on core 1.
-wait_http() { # URL
-  for _ in $(seq 200); do
+wait_http() { # URL [SECONDS]
+  for _ in $(seq $((${2:-10} * 20))); do
     curl -fsk -o /dev/null "$1" 2>/dev/null && return 0
     sleep 0.05
   done
@@ -266,7 +259,7 @@ start_servers() {
   wait_http "http://127.0.0.1:$up_port/"
   wait_http "http://127.0.0.1:$ngx_port/ok"
   wait_http "http://127.0.0.1:$hap_port/ok"
-  wait_http "http://127.0.0.1:$tp_port/ok"
+  wait_http "http://127.0.0.1:$tp_port/ok" 120   # the first run after a build trains the AOT cache
 }
 
 # The processes of one server (all of them: nginx's master and worker; the one JVM; HAProxy's one process).
