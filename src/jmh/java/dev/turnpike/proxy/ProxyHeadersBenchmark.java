@@ -1,0 +1,94 @@
+package dev.turnpike.proxy;
+
+import dev.turnpike.accesslog.AccessLog;
+import dev.turnpike.http.BodySink;
+import dev.turnpike.http.ErrorResponder;
+import dev.turnpike.http.Exchange;
+import dev.turnpike.http.ExchangeTransport;
+import dev.turnpike.http.HttpServices;
+import dev.turnpike.http.RequestTarget;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Header rewriting of {@link ProxyHeaders}: the request headers sent upstream (hop-by-hop removal,
+ * X-Forwarded-*, Forwarded, the request ID and one configured header) and the response clean-up.
+ */
+@State(Scope.Thread)
+public class ProxyHeadersBenchmark {
+    private ProxyHeaders rules;
+    private Exchange exchange;
+    private HttpHeaders upstreamResponse;
+
+    @Setup
+    public void setUp() {
+        rules = new ProxyHeaders(AsciiString.cached("app.internal:8080"), false, Map.of("X-Env", "bench"));
+        HttpHeaders h = new DefaultHttpHeaders(false)
+                .add("Host", "api.example.com")
+                .add("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0")
+                .add("Accept", "application/json")
+                .add("Accept-Encoding", "gzip, deflate, br")
+                .add("Connection", "keep-alive")
+                .add("Cookie", "session=3f2a9c0d1e7b4a65b0c2d4e6f8a0b1c3")
+                .add("X-Request-ID", "3f2a9c0d1e7b4a65b0c2d4e6f8a0b1c3");
+        HttpRequest req = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/api/users/42", h);
+        HttpServices services = new HttpServices(e -> { }, new ErrorResponder(), AccessLog.NONE,
+                AsciiString.cached("Turnpike"), AsciiString.cached("x-request-id"), List.of());
+        exchange = new Exchange(new NoTransport(), services, req, RequestTarget.parse("/api/users/42"),
+                "api.example.com", "http", new InetSocketAddress("192.0.2.17", 50123),
+                new InetSocketAddress("127.0.0.1", 8080));
+        upstreamResponse = new DefaultHttpHeaders(false)
+                .add("Content-Type", "application/json")
+                .add("Content-Length", "512")
+                .add("Connection", "keep-alive")
+                .add("Keep-Alive", "timeout=5")
+                .add("Date", "Sat, 22 Nov 2026 06:55:36 GMT")
+                .add("Cache-Control", "no-store");
+    }
+
+    @Benchmark
+    public HttpHeaders requestHeaders() {
+        return rules.requestHeaders(exchange);
+    }
+
+    @Benchmark
+    public HttpHeaders responseHeaders() {
+        HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                new DefaultHttpHeaders(false).set(upstreamResponse));
+        ProxyHeaders.cleanResponse(r.headers());
+        return r.headers();
+    }
+
+    /** requestHeaders() reads only the exchange's request, addresses and services, never its transport. */
+    private static final class NoTransport implements ExchangeTransport {
+        @Override public Channel channel() { throw new UnsupportedOperationException(); }
+        @Override public boolean zeroCopy() { return false; }
+        @Override public String protocol() { return "HTTP/1.1"; }
+        @Override public void subscribeBody(BodySink sink) { throw new UnsupportedOperationException(); }
+        @Override public void pauseBody() { }
+        @Override public void resumeBody() { }
+        @Override public ChannelFuture writeHead(HttpResponse head) { throw new UnsupportedOperationException(); }
+        @Override public ChannelFuture write(Object content, boolean flush) { throw new UnsupportedOperationException(); }
+        @Override public void flush() { }
+        @Override public ChannelFuture writeLast(Object last) { throw new UnsupportedOperationException(); }
+        @Override public void abort() { }
+    }
+}
