@@ -289,7 +289,9 @@ class ActiveHealthCheckerTest {
         // Gaps are seen at the upstream, so each carries the difference of two connect latencies: on a loaded
         // machine that is tens of milliseconds either way. The exact bounds of the jitter are checked below.
         long lower = interval.toNanos() - TimeUnit.MILLISECONDS.toNanos(25);
-        long upper = (long) (interval.toNanos() * (1 + jitter)) + TimeUnit.MILLISECONDS.toNanos(150);
+        // The upper side also absorbs a loaded machine's scheduling delays (340 ms seen at load 10 on 2 cores); it
+        // still catches a checker that stops or slows down by a multiple.
+        long upper = (long) (interval.toNanos() * (1 + jitter)) + TimeUnit.MILLISECONDS.toNanos(1000);
         assertThat(min).as("shortest gap").isGreaterThanOrEqualTo(lower);
         assertThat(max).as("longest gap").isLessThanOrEqualTo(upper);
         assertThat(max - min).as("gaps vary").isGreaterThan(TimeUnit.MILLISECONDS.toNanos(3));
