@@ -126,7 +126,7 @@ class LongLivedConfigTest {
                 "t.yaml:10:11: sites[0].routes[0].proxy.inspect: unknown key here; 'inspect' belongs under"
                         + " 'websocket'; expected one of: upstream, cluster, split, mirror, connect_timeout,"
                         + " response_timeout, idle_timeout, preserve_host, strip_prefix, set_headers,"
-                        + " max_idle_per_loop, timeouts, streaming, websocket");
+                        + " max_idle_per_loop, timeouts, streaming, websocket, grpc_web");
     }
 
     private static String durationProblem(String text) {
