@@ -727,6 +727,14 @@ class ClusterConfigTest {
         assertThat(byName.get("c").tls()).as("h2 implies TLS").contains(ClusterConfig.Tls.defaults());
         assertThat(byName.get("d").tls().orElseThrow().verify()).isFalse();
         assertThat(byName.get("e").tls()).isEmpty();
+        ClusterConfig withPassword = new ClusterConfig("p", byName.get("b").endpoints(), byName.get("b").loadBalancing(),
+                Duration.ZERO, Duration.ofSeconds(30), Pool.defaults(), Timeouts.defaults(), Health.none(),
+                Retries.defaults(), ClusterConfig.Limits.defaults(), at(1, 1), dev.turnpike.upstream.UpstreamProtocol.HTTP1,
+                Optional.of(new ClusterConfig.Tls(b.ca(), b.serverName(), true, b.clientCertificate(), b.clientKey(),
+                        Optional.of("hunter2"))));
+        assertThat(ConfigTree.of(withPassword, true).toString()).as("what the admin API shows")
+                .contains("client_key_password=<redacted>").doesNotContain("hunter2");
+        assertThat(withPassword.tls().orElseThrow().toString()).doesNotContain("hunter2");
 
         assertThat(problems(LISTEN + """
                   a: { endpoints: ["https://10.0.0.1", "http://10.0.0.2"] }
