@@ -1,14 +1,11 @@
 package dev.turnpike.proxy;
 
 import dev.turnpike.accesslog.AccessLog;
-import dev.turnpike.http.BodySink;
 import dev.turnpike.http.ErrorResponder;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.http.ExchangeTransport;
 import dev.turnpike.http.HttpServices;
 import dev.turnpike.http.RequestTarget;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -24,6 +21,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 
+import java.lang.reflect.Proxy;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
@@ -52,7 +50,7 @@ public class ProxyHeadersBenchmark {
         HttpRequest req = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/api/users/42", h);
         HttpServices services = new HttpServices(e -> { }, new ErrorResponder(), AccessLog.NONE,
                 AsciiString.cached("Turnpike"), AsciiString.cached("x-request-id"), List.of());
-        exchange = new Exchange(new NoTransport(), services, req, RequestTarget.parse("/api/users/42"),
+        exchange = new Exchange(noTransport(), services, req, RequestTarget.parse("/api/users/42"),
                 "api.example.com", "http", new InetSocketAddress("192.0.2.17", 50123),
                 new InetSocketAddress("127.0.0.1", 8080));
         upstreamResponse = new DefaultHttpHeaders(false)
@@ -77,18 +75,16 @@ public class ProxyHeadersBenchmark {
         return r.headers();
     }
 
-    /** requestHeaders() reads only the exchange's request, addresses and services, never its transport. */
-    private static final class NoTransport implements ExchangeTransport {
-        @Override public Channel channel() { throw new UnsupportedOperationException(); }
-        @Override public boolean zeroCopy() { return false; }
-        @Override public String protocol() { return "HTTP/1.1"; }
-        @Override public void subscribeBody(BodySink sink) { throw new UnsupportedOperationException(); }
-        @Override public void pauseBody() { }
-        @Override public void resumeBody() { }
-        @Override public ChannelFuture writeHead(HttpResponse head) { throw new UnsupportedOperationException(); }
-        @Override public ChannelFuture write(Object content, boolean flush) { throw new UnsupportedOperationException(); }
-        @Override public void flush() { }
-        @Override public ChannelFuture writeLast(Object last) { throw new UnsupportedOperationException(); }
-        @Override public void abort() { }
+    /**
+     * requestHeaders() reads only the exchange's request, addresses and services, never its transport: a proxy
+     * of the interface, so that methods added to it later need no change here.
+     */
+    private static ExchangeTransport noTransport() {
+        return (ExchangeTransport) Proxy.newProxyInstance(ExchangeTransport.class.getClassLoader(),
+                new Class<?>[] {ExchangeTransport.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "protocol" -> "HTTP/1.1";
+                    case "zeroCopy" -> false;
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
     }
 }
