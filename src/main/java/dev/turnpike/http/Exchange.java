@@ -527,6 +527,24 @@ public final class Exchange {
         listener.ended(meter, upstreamCluster, status, System.nanoTime() - startNanos, bytesSent);
     }
 
+    /**
+     * The exchange is over, however it ended: records it in {@code metrics} ({@link ListenerMetrics#NONE} when it was
+     * recorded already, as a tunnel is when it switches), writes its access log entry and tells its snapshot's
+     * tracker. The transport calls this exactly once.
+     */
+    public void over(ListenerMetrics metrics) {
+        recordMetrics(metrics);
+        dev.turnpike.accesslog.AccessLog log = services.accessLog();
+        if (log != dev.turnpike.accesslog.AccessLog.NONE) { // access_log: off, nothing to build
+            try {
+                log.log(toAccessLogEntry());
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(Exchange.class).warn("access log failed", e);
+            }
+        }
+        services.tracker().ended(this);
+    }
+
     public AccessLogEntry toAccessLogEntry() {
         HttpHeaders h = request.headers();
         long duration = System.nanoTime() - startNanos;

@@ -898,19 +898,8 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             return;
         }
         currentLogged = true;
-        if (!tunnel) {
-            ex.recordMetrics(listenerMetrics); // a tunnel's exchange was recorded when it switched
-        }
-        dev.turnpike.accesslog.AccessLog log = ex.services().accessLog();
-        // access_log: off — nothing to build
-        if (log != dev.turnpike.accesslog.AccessLog.NONE) {
-            try {
-                log.log(ex.toAccessLogEntry());
-            } catch (RuntimeException e) {
-                LOG.warn("access log failed", e);
-            }
-        }
-        ex.services().tracker().ended(ex);
+        // a tunnel's exchange was recorded in the metrics when it switched
+        ex.over(tunnel ? ListenerMetrics.NONE : listenerMetrics);
     }
 
     private void closeConnection() {

@@ -1,6 +1,5 @@
 package dev.turnpike.http2;
 
-import dev.turnpike.accesslog.AccessLog;
 import dev.turnpike.config.ListenerConfig;
 import dev.turnpike.http.BodySink;
 import dev.turnpike.http.Exchange;
@@ -641,16 +640,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         }
         over = true;
         connection.ended(this);
-        ex.recordMetrics(listenerMetrics);
-        AccessLog log = ex.services().accessLog();
-        if (log != AccessLog.NONE) {
-            try {
-                log.log(ex.toAccessLogEntry());
-            } catch (RuntimeException e) {
-                LOG.warn("access log failed", e);
-            }
-        }
-        ex.services().tracker().ended(ex);
+        ex.over(listenerMetrics);
     }
 
     /** Aborts the exchange in flight if {@code test} accepts it; returns whether it did. On the event loop. */
