@@ -32,9 +32,6 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
 
     private final EventLoop loop;
     private final Endpoint endpoint;
-    private final EndpointResolver resolver;
-    /** The address to connect to without a lookup (an IP literal or a socket file), or null. */
-    private final SocketAddress literalAddress;
     private final Bootstrap bootstrap;
     /** TLS to the endpoint, or null. */
     private final UpstreamTls tls;
@@ -43,18 +40,14 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
     private final long maxRequestsPerConnection;
     private final long lifetimeNanos;
     private final int maxConnections;
-    private final int maxPending;
-    private final long pendingTimeoutNanos;
-    /** Requests waiting for a connection while {@code maxConnections} are in use; bounded by {@code maxPending}. */
-    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    /** Requests waiting for a connection while {@code maxConnections} are in use. */
+    private final PendingConnects pending;
     private int connecting;
     private final ArrayDeque<UpstreamConnection> idle = new ArrayDeque<>();
     private final Runnable sweeper = this::sweep;
     private ScheduledFuture<?> sweep;
     private int open;
     private boolean closed;
-    /** Limits shared with other pools (the cluster's circuit breaker), or null. */
-    private final ConnectionLimiter limiter;
 
     /**
      * @param direct for a Unix-socket endpoint: the domain-socket channel class and address ({@code endpoint} is then
@@ -63,18 +56,14 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
     Http1ConnectionPool(EventLoop loop, Endpoint endpoint, PoolConfig config,
                         Class<? extends SocketChannel> channelClass, ByteBufAllocator alloc, EndpointResolver resolver,
                         ConnectionPools.Direct direct, ConnectionLimiter limiter) {
-        this.limiter = limiter;
         this.loop = loop;
         this.endpoint = endpoint;
-        this.resolver = resolver;
-        this.literalAddress = direct != null ? direct.address() : endpoint.literalAddress();
+        this.pending = new PendingConnects(loop, endpoint, config, resolver, direct, limiter, "connection");
         this.maxIdle = config.maxIdlePerLoop();
         this.idleExpiryNanos = config.idleExpiry().toNanos();
         this.maxRequestsPerConnection = config.maxRequestsPerConnection();
         this.lifetimeNanos = config.maxConnectionLifetime().toNanos();
         this.maxConnections = config.maxConnections();
-        this.maxPending = config.maxPending();
-        this.pendingTimeoutNanos = config.pendingTimeout().toNanos();
         HttpDecoderConfig decoder = new HttpDecoderConfig()
                 .setMaxInitialLineLength(config.maxResponseLine())
                 .setMaxHeaderSize(config.maxResponseHeaderSize())
@@ -147,19 +136,12 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
     @Override
     public void connect(ConnectCallback callback) {
         if (maxConnections > 0 && open + connecting >= maxConnections) {
-            if (waiters.size() >= maxPending || closed) {
-                callback.connectFailed(new PoolExhaustedException("connection pool to " + endpoint
-                        + " is full: " + maxConnections + " connections and " + waiters.size() + " waiting"));
-                return;
+            if (closed) {
+                // Nothing will make room: a closed pool opens no connection for a waiter.
+                callback.connectFailed(new PoolExhaustedException("the connection pool to " + endpoint + " closed"));
+            } else {
+                pending.await(callback, open + connecting);
             }
-            if (limiter != null && !limiter.tryAcquirePending()) {
-                callback.connectFailed(new ClusterLimitException("the cluster of " + endpoint
-                        + " is at its limit of requests waiting for a connection"));
-                return;
-            }
-            Waiter w = new Waiter(callback);
-            w.timer = loop.schedule(w, pendingTimeoutNanos, TimeUnit.NANOSECONDS);
-            waiters.add(w);
             return;
         }
         open(callback);
@@ -168,71 +150,31 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
     /** Requests waiting for a connection now. */
     @Override
     public int pendingRequests() {
-        return waiters.size();
-    }
-
-    /** A request waiting for a connection; its run() is the pending timeout. */
-    private final class Waiter implements Runnable {
-        final ConnectCallback callback;
-        ScheduledFuture<?> timer;
-
-        Waiter(ConnectCallback callback) {
-            this.callback = callback;
-        }
-
-        @Override
-        public void run() {
-            if (waiters.remove(this)) {
-                releasePending();
-                callback.connectFailed(new PoolExhaustedException("no connection to " + endpoint
-                        + " became free within the pending timeout"));
-            }
-        }
+        return pending.size();
     }
 
     /** Room was made (a connection closed or a connect failed): the first waiter gets a connection of its own. */
     private void serveWaiters() {
-        while (!waiters.isEmpty() && open + connecting < maxConnections) {
-            Waiter w = waiters.poll();
-            w.timer.cancel(false);
-            releasePending();
-            open(w.callback);
-        }
-    }
-
-    private void releasePending() {
-        if (limiter != null) {
-            limiter.releasePending();
-        }
-    }
-
-    private void releaseSlot() {
-        if (limiter != null) {
-            limiter.releaseConnection();
+        while (!pending.isEmpty() && open + connecting < maxConnections) {
+            open(pending.poll());
         }
     }
 
     private void open(ConnectCallback callback) {
-        if (limiter != null && !limiter.tryAcquireConnection()) {
-            callback.connectFailed(new ClusterLimitException("the cluster of " + endpoint
-                    + " is at its connection limit"));
+        if (!pending.acquireConnection(callback)) {
             return;
         }
         connecting++;
-        if (literalAddress != null) {
-            connect(literalAddress, callback);
-        } else {
-            resolver.resolve(endpoint, loop, (address, failure) -> {
-                if (failure != null) {
-                    connecting--;
-                    releaseSlot();
-                    callback.connectFailed(failure);
-                    serveWaiters();
-                } else {
-                    connect(address, callback);
-                }
-            });
-        }
+        pending.address((address, failure) -> {
+            if (failure != null) {
+                connecting--;
+                pending.releaseConnection();
+                callback.connectFailed(failure);
+                serveWaiters();
+            } else {
+                connect(address, callback);
+            }
+        });
     }
 
     private void connect(SocketAddress address, ConnectCallback callback) {
@@ -243,13 +185,13 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
                 UpstreamConnection c = ch.pipeline().get(UpstreamConnection.class);
                 connecting--;
                 if (c == null || !ch.isActive()) {
-                    releaseSlot();
+                    pending.releaseConnection();
                     callback.connectFailed(new java.nio.channels.ClosedChannelException());
                     serveWaiters();
                     return;
                 }
                 open++;
-                c.limiterSlot = limiter != null;
+                c.limiterSlot = pending.limitsConnections();
                 c.createdAt = System.nanoTime();
                 if (tls == null) {
                     callback.connected(c);
@@ -266,7 +208,7 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
                 });
             } else {
                 connecting--;
-                releaseSlot();
+                pending.releaseConnection();
                 callback.connectFailed(future.cause());
                 serveWaiters();
             }
@@ -288,13 +230,11 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
             // Idle connections keep reading so that an upstream close is noticed at once.
             ch.config().setAutoRead(true);
         }
-        Waiter w = waiters.poll();
-        if (w != null) {
+        ConnectCallback waiting = pending.poll();
+        if (waiting != null) {
             // Someone waits for a connection: it gets this one rather than the idle list.
-            w.timer.cancel(false);
-            releasePending();
             c.idleSince = System.nanoTime();
-            w.callback.connected(c);
+            waiting.connected(c);
             return;
         }
         c.idleSince = System.nanoTime();
@@ -320,7 +260,7 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
         open--;
         if (c.limiterSlot) {
             c.limiterSlot = false;
-            releaseSlot();
+            pending.releaseConnection();
         }
         serveWaiters();
     }
@@ -350,12 +290,7 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
     public void close() {
         closed = true;
         cancelSweep();
-        Waiter w;
-        while ((w = waiters.poll()) != null) {
-            w.timer.cancel(false);
-            releasePending();
-            w.callback.connectFailed(new PoolExhaustedException("the connection pool to " + endpoint + " closed"));
-        }
+        pending.failAll();
         UpstreamConnection c;
         while ((c = idle.pollFirst()) != null) {
             c.channel().close();

@@ -71,9 +71,6 @@ public final class Http2ConnectionPool implements ConnectionPool {
 
     private final EventLoop loop;
     private final Endpoint endpoint;
-    private final EndpointResolver resolver;
-    /** The address to connect to without a lookup (an IP literal or a socket file), or null. */
-    private final SocketAddress literalAddress;
     private final Bootstrap bootstrap;
     /** TLS to the endpoint (protocol h2), or null (h2c). */
     private final UpstreamTls tls;
@@ -84,13 +81,10 @@ public final class Http2ConnectionPool implements ConnectionPool {
     private final long maxStreamsPerConnection;
     private final long lifetimeNanos;
     private final int maxConnections;
-    private final int maxPending;
-    private final long pendingTimeoutNanos;
-    private final ConnectionLimiter limiter;
     /** Every connection open or opening, retired ones included (they still carry streams). */
     private final List<Parent> parents = new ArrayList<>(2);
-    /** Requests waiting for a stream slot while {@code maxConnections} are full; bounded by {@code maxPending}. */
-    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    /** Requests waiting for a stream slot while {@code maxConnections} are full. */
+    private final PendingConnects pending;
     private final Runnable sweeper = this::sweep;
     private ScheduledFuture<?> sweep;
     private boolean closed;
@@ -102,16 +96,12 @@ public final class Http2ConnectionPool implements ConnectionPool {
                         ConnectionPools.Direct direct, ConnectionLimiter limiter) {
         this.loop = loop;
         this.endpoint = endpoint;
-        this.resolver = resolver;
-        this.limiter = limiter;
-        this.literalAddress = direct != null ? direct.address() : endpoint.literalAddress();
+        this.pending = new PendingConnects(loop, endpoint, config, resolver, direct, limiter, "stream");
         this.maxIdle = config.maxIdlePerLoop();
         this.idleExpiryNanos = config.idleExpiry().toNanos();
         this.maxStreamsPerConnection = config.maxRequestsPerConnection();
         this.lifetimeNanos = config.maxConnectionLifetime().toNanos();
         this.maxConnections = config.maxConnections();
-        this.maxPending = config.maxPending();
-        this.pendingTimeoutNanos = config.pendingTimeout().toNanos();
         this.bootstrap = ConnectionPools.bootstrap(loop, config, channelClass, alloc, direct);
         this.tls = config.tls();
         this.direct = direct != null;
@@ -141,7 +131,7 @@ public final class Http2ConnectionPool implements ConnectionPool {
 
     @Override
     public int pendingRequests() {
-        return waiters.size();
+        return pending.size();
     }
 
     @Override
@@ -170,19 +160,7 @@ public final class Http2ConnectionPool implements ConnectionPool {
             open(callback);
             return;
         }
-        if (waiters.size() >= maxPending) {
-            callback.connectFailed(new PoolExhaustedException("connection pool to " + endpoint + " is full: "
-                    + maxConnections + " connections without a free stream and " + waiters.size() + " waiting"));
-            return;
-        }
-        if (limiter != null && !limiter.tryAcquirePending()) {
-            callback.connectFailed(new ClusterLimitException("the cluster of " + endpoint
-                    + " is at its limit of requests waiting for a connection"));
-            return;
-        }
-        Waiter w = new Waiter(callback);
-        w.timer = loop.schedule(w, pendingTimeoutNanos, TimeUnit.NANOSECONDS);
-        waiters.add(w);
+        pending.await(callback, parents.size());
     }
 
     /** The first connection that can take one more stream now or once it is open, or null. */
@@ -201,46 +179,19 @@ public final class Http2ConnectionPool implements ConnectionPool {
         return null;
     }
 
-    /** A request waiting for a stream slot; its run() is the pending timeout. */
-    private final class Waiter implements Runnable {
-        final ConnectCallback callback;
-        ScheduledFuture<?> timer;
-
-        Waiter(ConnectCallback callback) {
-            this.callback = callback;
-        }
-
-        @Override
-        public void run() {
-            if (waiters.remove(this)) {
-                releasePending();
-                callback.connectFailed(new PoolExhaustedException("no stream to " + endpoint
-                        + " became free within the pending timeout"));
-            }
-        }
-    }
-
     /** Room was made (a stream ended, SETTINGS raised the limit, a connection closed): waiters get streams. */
     private void serveWaiters() {
-        while (!waiters.isEmpty() && !closed) {
+        while (!pending.isEmpty() && !closed) {
             Parent p = withRoom();
             if (p == null && parents.size() >= maxConnections) {
                 return;
             }
-            Waiter w = waiters.poll();
-            w.timer.cancel(false);
-            releasePending();
+            ConnectCallback waiting = pending.poll();
             if (p != null) {
-                p.take(w.callback);
+                p.take(waiting);
             } else {
-                open(w.callback);
+                open(waiting);
             }
-        }
-    }
-
-    private void releasePending() {
-        if (limiter != null) {
-            limiter.releasePending();
         }
     }
 
@@ -248,25 +199,19 @@ public final class Http2ConnectionPool implements ConnectionPool {
 
     /** Opens a connection for {@code first}; requests that find no room meanwhile queue on it too. */
     private void open(ConnectCallback first) {
-        if (limiter != null && !limiter.tryAcquireConnection()) {
-            first.connectFailed(new ClusterLimitException("the cluster of " + endpoint
-                    + " is at its connection limit"));
+        if (!pending.acquireConnection(first)) {
             return;
         }
-        Parent p = new Parent(limiter != null);
+        Parent p = new Parent(pending.limitsConnections());
         parents.add(p);
         p.queued.add(first);
-        if (literalAddress != null) {
-            connect(p, literalAddress);
-        } else {
-            resolver.resolve(endpoint, loop, (address, failure) -> {
-                if (failure != null) {
-                    p.connectFailed(failure);
-                } else {
-                    connect(p, address);
-                }
-            });
-        }
+        pending.address((address, failure) -> {
+            if (failure != null) {
+                p.connectFailed(failure);
+            } else {
+                connect(p, address);
+            }
+        });
     }
 
     private void connect(Parent p, SocketAddress address) {
@@ -325,12 +270,7 @@ public final class Http2ConnectionPool implements ConnectionPool {
             sweep.cancel(false);
             sweep = null;
         }
-        Waiter w;
-        while ((w = waiters.poll()) != null) {
-            w.timer.cancel(false);
-            releasePending();
-            w.callback.connectFailed(new PoolExhaustedException("the connection pool to " + endpoint + " closed"));
-        }
+        pending.failAll();
         for (Parent p : List.copyOf(parents)) {
             if (p.active && p.streams == 0) {
                 p.channel.close();
@@ -540,8 +480,8 @@ public final class Http2ConnectionPool implements ConnectionPool {
                 idleCount--;
             }
             parents.remove(this);
-            if (limiterSlot && limiter != null) {
-                limiter.releaseConnection();
+            if (limiterSlot) {
+                pending.releaseConnection();
             }
         }
 
