@@ -483,6 +483,58 @@ class WebSocketOverHttp2Test {
         assertThat(ws.dataBytes.get()).as("everything arrives once the client reads").isEqualTo(flood);
     }
 
+    /**
+     * The other way: an upstream that stops reading holds the client back. Turnpike stops reading the stream, so
+     * it grants no more window, and the client's writes wait in its own flow controller: what leaves the client is
+     * bounded by the stream window and the kernel's buffers, not by the flood.
+     */
+    @Test
+    void anUpstreamThatDoesNotReadHoldsTheClientBack() throws Exception {
+        long flood = 128 * MIB;
+        long bound = 2 * 32 * MIB + 2 * 4 * MIB + 2 * MIB;
+        WsUpstream up = upstream("a");
+        H2WsClient c = client(turnpike(up));
+        H2WsClient.Ws ws = c.websocket("/ws");
+        ws.sendText("stall");
+        java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        byte[] chunk = new byte[64 * 1024];
+        ws.stream.eventLoop().execute(() -> {
+            for (long sent = 0; sent < flood; sent += chunk.length) {
+                ws.stream.write(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(chunk)))
+                        .addListener(f -> written.addAndGet(chunk.length));
+            }
+            ws.stream.flush();
+        });
+        long stalled = settled(written::get);
+        assertThat(stalled).as("the client is held back while the upstream reads nothing").isLessThan(bound)
+                .isLessThan(flood);
+    }
+
+    @Test
+    void inspectionEnforcesTheRulesOverHttp2Too() throws Exception {
+        WsUpstream up = upstream("a");
+        H2WsClient c = client(turnpike("listen: \"127.0.0.1:0\"\n", "{inspect: true, max_frame_size: 1KiB}", up));
+        H2WsClient.Ws ok = c.websocket("/ws");
+        ok.send(new TextWebSocketFrame(false, 0, "frag"));
+        ok.send(new ContinuationWebSocketFrame(true, 0, "ment"));
+        assertThat(List.of(ok.next().text(), ok.next().text())).containsExactly("frag", "ment");
+
+        H2WsClient.Ws bigFrame = c.websocket("/ws");
+        bigFrame.send(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(new byte[2048])));
+        WsClient.Frame f = bigFrame.next();
+        assertThat(f.type()).isEqualTo("close");
+        assertThat(f.closeCode()).isEqualTo(1009);
+        assertThat(bigFrame.awaitClosed(5000)).isTrue();
+        await(() -> up.closeCodes.contains(1001));
+
+        H2WsClient.Ws badText = c.websocket("/ws");
+        badText.send(new TextWebSocketFrame(Unpooled.wrappedBuffer(new byte[] {(byte) 0xc3, (byte) 0x28})));
+        assertThat(badText.next().closeCode()).isEqualTo(1007);
+
+        ok.sendText("still fine");
+        assertThat(ok.next().text()).as("other WebSockets on the connection go on").isEqualTo("still fine");
+    }
+
     // ---- TLS --------------------------------------------------------------------------------------------------
 
     @Test
