@@ -327,7 +327,8 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         requestComplete = endStream;
         bodyless = !hasBody;
         headRequest = req.method() == HttpMethod.HEAD;
-        extendedConnect = req.method() == HttpMethod.CONNECT && h.contains(Http2Headers.PseudoHeaderName.PROTOCOL.value());
+        extendedConnect = req.method() == HttpMethod.CONNECT
+                && h.contains(Http2Headers.PseudoHeaderName.PROTOCOL.value());
         boolean connect = req.method() == HttpMethod.CONNECT && !extendedConnect;
         RequestTarget target = connect ? null : RequestTarget.parse(req.uri());
         CharSequence authority = h.authority();

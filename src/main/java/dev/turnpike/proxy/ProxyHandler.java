@@ -135,7 +135,8 @@ public final class ProxyHandler implements Handler {
             if (websocket != null && !http2Target && WebSocketHandshake.isRequestedOverHttp2(in)) {
                 handleWebSocket(exchange, true);
             } else {
-                exchange.sendError(HttpResponseStatus.NOT_IMPLEMENTED, "This route does not serve WebSockets over HTTP/2.");
+                exchange.sendError(HttpResponseStatus.NOT_IMPLEMENTED,
+                        "This route does not serve WebSockets over HTTP/2.");
             }
             return;
         }
@@ -210,7 +211,8 @@ public final class ProxyHandler implements Handler {
         if (overHttp2) {
             h.remove(WebSocketHandshake.H2_PROTOCOL);
             key = WebSocketHandshake.newKey();
-            h.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, key).set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, WebSocketHandshake.VERSION);
+            h.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, key)
+                    .set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, WebSocketHandshake.VERSION);
         }
         h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         HttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,

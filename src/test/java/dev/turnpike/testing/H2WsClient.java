@@ -75,7 +75,8 @@ public final class H2WsClient implements AutoCloseable {
         SslContext tls = SslContextBuilder.forClient().trustManager(ca)
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, ApplicationProtocolNames.HTTP_2))
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        ApplicationProtocolNames.HTTP_2))
                 .build();
         return connect(port, tls, sni);
     }
@@ -137,7 +138,8 @@ public final class H2WsClient implements AutoCloseable {
     /** Opens a stream with {@code head} (not ended) and returns it once the response head or a reset arrived. */
     public Ws open(Http2Headers head) throws Exception {
         Ws ws = new Ws();
-        Http2StreamChannel stream = new Http2StreamChannelBootstrap(connection).handler(ws.handler).open().sync().getNow();
+        Http2StreamChannel stream = new Http2StreamChannelBootstrap(connection).handler(ws.handler).open().sync()
+                .getNow();
         ws.stream = stream;
         stream.writeAndFlush(new DefaultHttp2HeadersFrame(head, false)).sync();
         CompletableFuture.anyOf(ws.response, ws.reset).get(10, TimeUnit.SECONDS);
