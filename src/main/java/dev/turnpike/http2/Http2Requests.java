@@ -20,15 +20,27 @@ final class Http2Requests {
     private static final CharSequence STREAM_ID = HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text();
     private static final CharSequence SCHEME = HttpConversionUtil.ExtensionHeaderNames.SCHEME.text();
     private static final CharSequence PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value();
+    /** Netty's HTTP/1 names for an extended CONNECT's :protocol and :path (see {@link #toHttpRequest}). */
+    private static final CharSequence X_PROTOCOL = HttpConversionUtil.ExtensionHeaderNames.PROTOCOL.text();
+    private static final CharSequence X_PATH = HttpConversionUtil.ExtensionHeaderNames.PATH.text();
 
     private Http2Requests() {
     }
 
     /** Why the request head is malformed (a stream error PROTOCOL_ERROR), or null when it is not. */
     static String malformed(Http2Headers h) {
-        if (h.contains(PROTOCOL)) {
-            // Extended CONNECT (RFC 8441) is not offered: SETTINGS_ENABLE_CONNECT_PROTOCOL is never sent.
-            return ":protocol without extended CONNECT";
+        CharSequence method = h.method();
+        boolean connect = HttpMethod.CONNECT.asciiName().contentEquals(method);
+        boolean extended = h.contains(PROTOCOL);
+        if (extended) {
+            // RFC 8441 section 4: :protocol only on CONNECT, which then has :scheme and :path (Netty checks those,
+            // as for any request) and :authority.
+            if (!connect) {
+                return ":protocol without CONNECT";
+            }
+            if (h.authority() == null || h.authority().length() == 0) {
+                return "extended CONNECT without :authority";
+            }
         }
         for (Map.Entry<CharSequence, CharSequence> e : h) {
             CharSequence v = e.getValue();
@@ -38,8 +50,7 @@ final class Http2Requests {
                 return "field value with trailing whitespace: " + e.getKey();
             }
         }
-        CharSequence method = h.method();
-        if (HttpMethod.CONNECT.asciiName().contentEquals(method)) {
+        if (connect && !extended) {
             return null; // no :path; answered 405
         }
         CharSequence path = h.path();
@@ -59,7 +70,8 @@ final class Http2Requests {
 
     /**
      * The request as HTTP/1.1: :authority becomes Host, cookies are joined (section 8.2.3), and a body that is
-     * neither empty nor sized is marked chunked, which is how handlers and the proxy learn that one follows.
+     * neither empty nor sized is marked chunked, which is how handlers and the proxy learn that one follows. An
+     * extended CONNECT becomes {@code CONNECT :path} with its :protocol in {@code x-http2-protocol}.
      */
     static HttpRequest toHttpRequest(int streamId, Http2Headers h, boolean endStream) throws Http2Exception {
         HttpRequest req = HttpConversionUtil.toHttpRequest(streamId, h, false);
@@ -67,6 +79,18 @@ final class Http2Requests {
         // Netty's conversion adds its own x-http2-* fields; none of them may reach an upstream.
         headers.remove(STREAM_ID);
         headers.remove(SCHEME);
+        headers.remove(X_PATH);
+        CharSequence protocol = h.get(PROTOCOL);
+        if (protocol != null) {
+            // An extended CONNECT (RFC 8441): addressed like a GET (:path, not :authority as a plain CONNECT), its
+            // :protocol kept in Netty's extension field, set here so that a client's own field of that name cannot
+            // add a second value. Its DATA is the tunnel's, after the 200, not a body: not marked chunked.
+            req.setUri(h.path().toString());
+            headers.set(X_PROTOCOL, protocol);
+            req.setProtocolVersion(HttpVersion.HTTP_1_1);
+            return req;
+        }
+        headers.remove(X_PROTOCOL); // a client's field of that name would pass for a :protocol
         if (!endStream && !headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, io.netty.handler.codec.http.HttpHeaderValues.CHUNKED);
         }

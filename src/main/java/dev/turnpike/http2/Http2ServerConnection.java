@@ -27,7 +27,8 @@ import java.util.function.Predicate;
  * window, its idle timeouts, and the graceful ends. A graceful end sends GOAWAY with the last stream ID it will
  * process and closes once the streams in flight are done; it happens on shutdown ({@link #drain()}), when the
  * connection has been idle for {@code timeouts.keep_alive} (before its first stream: {@code timeouts.request_head})
- * and when the client's stream IDs run out. Frames that reach this handler (SETTINGS, PING, GOAWAY …) were
+ * and when the client's stream IDs run out; a drain first tells each tunnel on the connection to end (a WebSocket sends
+ * close frames with 1001). Frames that reach this handler (SETTINGS, PING, GOAWAY …) were
  * already answered by the codec and are dropped.
  */
 public final class Http2ServerConnection extends ChannelDuplexHandler implements Runnable {
@@ -184,7 +185,17 @@ public final class Http2ServerConnection extends ChannelDuplexHandler implements
      * elsewhere), close when the streams in flight are done. The caller's deadline closes what is left.
      */
     public void drain() {
+        // Tunnels (WebSockets over extended CONNECT) first: their close frames go out before the GOAWAY, and the
+        // graceful close waits for their close handshakes as for any stream in flight.
+        for (Http2StreamTransport s : List.copyOf(live)) {
+            s.goAway();
+        }
         closeGracefully("shutting down");
+    }
+
+    /** Whether the connection is ending gracefully (GOAWAY sent): no stream may become a tunnel any more. */
+    boolean isClosing() {
+        return closing;
     }
 
     private void closeGracefully(String why) {

@@ -7,6 +7,7 @@ import dev.turnpike.http.ExchangeTransport;
 import dev.turnpike.http.HttpServices;
 import dev.turnpike.http.RequestBodyException;
 import dev.turnpike.http.RequestTarget;
+import dev.turnpike.http.TunnelEvent;
 import dev.turnpike.metrics.ListenerMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufHolder;
@@ -14,6 +15,11 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelProgressiveFuture;
@@ -25,6 +31,7 @@ import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -43,6 +50,7 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.handler.stream.ChunkedInput;
 import io.netty.handler.stream.ChunkedWriteHandler;
@@ -81,6 +89,10 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     private static final int BODY_BUFFER_LIMIT = 64 * 1024;
     private static final String PROTOCOL = "HTTP/2.0";
     private static final String CHUNKED_WRITER = "chunked-writer";
+    private static final String TUNNEL_FRAMES = "tunnel-frames";
+    private static final String TUNNEL = "tunnel";
+    /** How long a tunnel's stream, ended our way, waits for the client to end its side before it is reset. */
+    static final long TUNNEL_END_TIMEOUT_SECONDS = 5;
     private static final AsciiString CONTINUE = HttpResponseStatus.CONTINUE.codeAsText();
 
     private final Supplier<HttpServices> services;
@@ -97,6 +109,13 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     /** Where this stream is in its connection's list of exchanges in flight, or -1. */
     int liveIndex = -1;
     private boolean headRequest;
+    /** The request is an RFC 8441 extended CONNECT: only {@link #switchProtocols} may answer it with a 2xx. */
+    private boolean extendedConnect;
+    /** The client sent DATA before the answer to its extended CONNECT: the stream cannot become a tunnel. */
+    private boolean earlyData;
+    /** The stream switched protocols: its DATA frames carry a tunnel's bytes both ways (see {@link TunnelFrames}). */
+    private boolean tunnel;
+    private boolean goingAway;
 
     // request
     private boolean requestComplete;
@@ -149,6 +168,8 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (resetByPeer) {
             ReferenceCountUtil.release(msg);
+        } else if (tunnel) {
+            tunnelRead(msg);
         } else if (msg instanceof Http2HeadersFrame headers) {
             onHeaders(headers);
         } else if (msg instanceof Http2DataFrame data) {
@@ -165,6 +186,28 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
             dispatch();
         }
         ctx.fireChannelReadComplete();
+    }
+
+    /**
+     * A frame from the client on a tunnel: DATA goes on as its bytes, and END_STREAM (the client will send no more,
+     * as a TCP FIN would say on HTTP/1.1; RFC 8441 section 5) as {@link ChannelInputShutdownEvent}. The window for
+     * the bytes is returned by the stream channel as they are read, so a tunnel that stops reading (auto-read off)
+     * holds the client to the stream's window.
+     */
+    private void tunnelRead(Object msg) {
+        boolean end = msg instanceof Http2StreamFrame f && isEndStream(f);
+        if (msg instanceof Http2DataFrame data && data.content().isReadable()) {
+            ctx.fireChannelRead(data.content());
+        } else {
+            ReferenceCountUtil.release(msg); // empty DATA, or trailers: nothing for the tunnel
+        }
+        if (end) {
+            ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        }
+    }
+
+    private static boolean isEndStream(Http2StreamFrame f) {
+        return f instanceof Http2DataFrame d ? d.isEndStream() : f instanceof Http2HeadersFrame h && h.isEndStream();
     }
 
     @Override
@@ -184,6 +227,10 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         LOG.debug("stream {} failed: {}", streamId(), cause.toString());
+        if (tunnel) {
+            ctx.fireExceptionCaught(cause); // the tunnel decides how its two sides end
+            return;
+        }
         if (!(cause instanceof Http2Exception)) {
             ctx.close();
         }
@@ -201,6 +248,13 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         releaseBuffered();
         if (s != null && !requestComplete) {
             s.onError(new ClosedChannelException());
+        }
+        if (tunnel) {
+            ctx.fireChannelInactive(); // the tunnel hears of it first, so that its byte counts are in the access log
+            if (ex != null) {
+                exchangeOver(ex);
+            }
+            return;
         }
         if (ex != null) {
             if (!ex.isFinished()) {
@@ -236,6 +290,9 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     private void onData(Http2DataFrame frame) {
         ByteBuf content = frame.content();
         listenerMetrics.requestBodyBytes(content.readableBytes());
+        if (extendedConnect && content.isReadable()) {
+            earlyData = true; // RFC 8441: nothing before the 200; not read as a body, and no tunnel may lose it
+        }
         if (current == null || requestComplete) {
             content.release(); // not possible through the codec: DATA before HEADERS or after END_STREAM
             return;
@@ -270,7 +327,9 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         requestComplete = endStream;
         bodyless = !hasBody;
         headRequest = req.method() == HttpMethod.HEAD;
-        boolean connect = req.method() == HttpMethod.CONNECT;
+        extendedConnect = req.method() == HttpMethod.CONNECT
+                && h.contains(Http2Headers.PseudoHeaderName.PROTOCOL.value());
+        boolean connect = req.method() == HttpMethod.CONNECT && !extendedConnect;
         RequestTarget target = connect ? null : RequestTarget.parse(req.uri());
         CharSequence authority = h.authority();
         Channel parent = ctx.channel().parent();
@@ -280,8 +339,8 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         current = ex;
         svc.tracker().started(ex);
         connection.started(this);
-        if (!endStream) {
-            armBodyTimer();
+        if (!endStream && !extendedConnect) {
+            armBodyTimer(); // an extended CONNECT's stream stays open without a body: the handler times its wait
         }
         try {
             if (connect || req.method() == HttpMethod.TRACE) {
@@ -293,6 +352,11 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
             }
             if (target == null) {
                 ex.sendError(HttpResponseStatus.BAD_REQUEST, "The request target is malformed.");
+                return;
+            }
+            if (extendedConnect && !HttpHeaderValues.WEBSOCKET.contentEqualsIgnoreCase(
+                    h.get(Http2Headers.PseudoHeaderName.PROTOCOL.value()))) {
+                ex.sendError(HttpResponseStatus.NOT_IMPLEMENTED, "Only WebSockets are served over extended CONNECT.");
                 return;
             }
             if (regularFields(h) > limits.maxHeaderCount()) {
@@ -485,6 +549,13 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     @Override
     public ChannelFuture writeHead(HttpResponse head) {
         int code = head.status().code();
+        if (extendedConnect && code / 100 == 2) {
+            // RFC 8441 section 5: a 2xx opens the tunnel, which only switchProtocols does. A handler that answers
+            // with content instead (a fixed response on a route without WebSockets) must not look like one.
+            LOG.debug("stream {}: {} to an extended CONNECT sent as 501", streamId(), code);
+            head.setStatus(HttpResponseStatus.NOT_IMPLEMENTED);
+            code = HttpResponseStatus.NOT_IMPLEMENTED.code();
+        }
         Http2Headers h = HttpConversionUtil.toHttp2Headers(head, false); // drops connection-specific fields
         boolean body = !headRequest && code != 204 && code != 304;
         if (!body) {
@@ -589,13 +660,86 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     }
 
     /**
-     * Not yet: an HTTP/2 stream becomes a tunnel with RFC 8441's extended CONNECT (answered 200, then DATA frames
-     * carry the bytes), which comes later. Until then nothing switches here, and the proxy answers 503.
+     * RFC 8441: an extended CONNECT's stream becomes a tunnel. {@code head} (a 101 in its HTTP/1.1 form) is sent as
+     * HEADERS {@code :status 200} without END_STREAM, minus what only HTTP/1.1's upgrade has (Upgrade, Connection,
+     * Sec-WebSocket-Accept); the subprotocol and extensions stay. From then on {@link TunnelFrames} turns the
+     * tunnel's bytes into DATA frames and its close into END_STREAM, and {@link #tunnelRead} the client's DATA into
+     * bytes. Request and response timeouts stop; the tunnel has its own. Returns null (nothing sent) for any other
+     * request, when the client already sent DATA or ended its side, or when the stream or connection is ending.
      */
     @Override
-    public Channel switchProtocols(io.netty.handler.codec.http.FullHttpResponse head,
-                                   io.netty.channel.ChannelHandler tunnel) {
-        return null;
+    public Channel switchProtocols(FullHttpResponse head, ChannelHandler handler) {
+        if (!extendedConnect || tunnel || earlyData || requestComplete || resetByPeer || endStreamSent
+                || headFuture != null || current == null || connection.isClosing() || !ctx.channel().isActive()) {
+            return null;
+        }
+        Http2Headers h = HttpConversionUtil.toHttp2Headers(head, false); // drops Upgrade and Connection
+        h.status(HttpResponseStatus.OK.codeAsText());
+        h.remove(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT);
+        tunnel = true;
+        bodyTimerOn = false;
+        dispatchPending = false;
+        timers.unwatch(this);
+        ctx.writeAndFlush(new DefaultHttp2HeadersFrame(h, false));
+        ChannelPipeline p = ctx.pipeline();
+        p.addLast(TUNNEL_FRAMES, new TunnelFrames());
+        p.addLast(TUNNEL, handler);
+        ctx.channel().config().setAutoRead(true);
+        current.recordMetrics(listenerMetrics); // the access log entry follows when the tunnel ends
+        return ctx.channel();
+    }
+
+    /**
+     * Between the tunnel and this transport once switched: the tunnel's bytes become DATA frames, and its close
+     * becomes END_STREAM while the stream is open our way (a clean end, RFC 8441 section 5: what closing TCP is on
+     * HTTP/1.1); the channel then closes once the client ends its side too. A close after that, or on a stream
+     * already ended our way, goes through: the stream channel resets it (CANCEL) unless both sides have ended.
+     */
+    private final class TunnelFrames extends ChannelOutboundHandlerAdapter {
+        @Override
+        public void write(ChannelHandlerContext c, Object msg, ChannelPromise promise) {
+            if (msg instanceof ByteBuf buf) {
+                if (endStreamSent || !buf.isReadable()) {
+                    buf.release();
+                    promise.trySuccess();
+                    return;
+                }
+                c.write(new DefaultHttp2DataFrame(buf, false), promise);
+                return;
+            }
+            c.write(msg, promise);
+        }
+
+        @Override
+        public void close(ChannelHandlerContext c, ChannelPromise promise) {
+            if (endStreamSent || !c.channel().isActive()) {
+                c.close(promise);
+                return;
+            }
+            endStreamSent = true;
+            c.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true));
+            c.channel().closeFuture().addListener(f -> promise.trySuccess());
+            // The client ends its side in reply; one that does not has its stream reset, as TCP would be closed.
+            var wait = c.executor().schedule(() -> {
+                c.close();
+            }, TUNNEL_END_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            c.channel().closeFuture().addListener(f -> wait.cancel(false));
+        }
+    }
+
+    /**
+     * Shutdown or a reload's grace period: a tunnel is told to end gracefully ({@link TunnelEvent#GOING_AWAY}: a
+     * WebSocket sends close frames with 1001 both ways); returns whether this stream is a tunnel.
+     */
+    boolean goAway() {
+        if (!tunnel) {
+            return false;
+        }
+        if (!goingAway && ctx.channel().isActive()) {
+            goingAway = true;
+            ctx.fireUserEventTriggered(TunnelEvent.GOING_AWAY);
+        }
+        return true;
     }
 
 
@@ -640,12 +784,16 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         }
         over = true;
         connection.ended(this);
-        ex.over(listenerMetrics);
+        ex.over(tunnel ? ListenerMetrics.NONE : listenerMetrics); // a tunnel's was recorded when it switched
     }
 
     /** Aborts the exchange in flight if {@code test} accepts it; returns whether it did. On the event loop. */
     boolean abortExchangeIf(Predicate<Exchange> test) {
         Exchange ex = current;
+        if (tunnel) {
+            // As on HTTP/1.1: a WebSocket ends with a close handshake, and its client reconnects under the new config.
+            return ex != null && !goingAway && test.test(ex) && goAway();
+        }
         if (ex != null && !ex.isFinished() && test.test(ex)) {
             ex.abort();
             return true;
@@ -732,7 +880,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
      * something to time.
      */
     boolean checkTimeouts(long now) {
-        if (!ctx.channel().isActive()) {
+        if (!ctx.channel().isActive() || tunnel) {
             return false;
         }
         boolean timing = false;

@@ -19,7 +19,8 @@ import io.netty.util.AsciiString;
  * frames, RST_STREAM frames received (rapid reset) and sent (provoked resets) per window, control frames queued
  * for a peer that does not read, header validation (RFC 9113 section 8.2: pseudo-headers, connection-specific
  * fields, TE, upper-case names, field values), content-length against DATA (section 8.1.1), and an HPACK encoder
- * table capped at 4 KiB whatever the client advertises.
+ * table capped at 4 KiB whatever the client advertises. It advertises SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441):
+ * a CONNECT with {@code :protocol} is checked like any request (see {@link Http2Requests#malformed}).
  */
 final class ServerCodecBuilder extends Http2FrameCodecBuilder {
     private final ListenerConfig.Http2 cfg;
@@ -46,7 +47,11 @@ final class ServerCodecBuilder extends Http2FrameCodecBuilder {
                 .initialWindowSize(cfg.initialWindowSize())
                 .maxFrameSize(cfg.maxFrameSize())
                 .maxHeaderListSize(cfg.maxHeaderListSize())
-                .headerTableSize(cfg.headerTableSize());
+                .headerTableSize(cfg.headerTableSize())
+                // RFC 8441: clients may open WebSockets with extended CONNECT. Always on, as nginx and Envoy do:
+                // routes without WebSockets answer such a request with an error status like any other they do
+                // not serve, and a client that sees the setting off would only fall back to a second connection.
+                .connectProtocolEnabled(true);
         return new ServerCodecBuilder(cfg)
                 .initialSettings(settings)
                 .headerSensitivityDetector((name, value) -> requestIdHeader.contentEqualsIgnoreCase(name))

@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -125,7 +126,18 @@ public final class ProxyHandler implements Handler {
         HttpRequest in = exchange.request();
         if (websocket != null && !http2Target && WebSocketHandshake.isRequested(in.headers())) {
             // Over HTTP/2 an Upgrade cannot be forwarded (RFC 9113 §8.6): the request goes on as a plain one.
-            handleWebSocket(exchange);
+            handleWebSocket(exchange, false);
+            return;
+        }
+        if (in.method() == HttpMethod.CONNECT) {
+            // Only an RFC 8441 extended CONNECT gets this far (both transports refuse a plain CONNECT), and it
+            // cannot be forwarded as such: it becomes an HTTP/1.1 upgrade, or nothing.
+            if (websocket != null && !http2Target && WebSocketHandshake.isRequestedOverHttp2(in)) {
+                handleWebSocket(exchange, true);
+            } else {
+                exchange.sendError(HttpResponseStatus.NOT_IMPLEMENTED,
+                        "This route does not serve WebSockets over HTTP/2.");
+            }
             return;
         }
         GrpcWebCall web = null;
@@ -160,10 +172,16 @@ public final class ProxyHandler implements Handler {
      * before anything goes upstream (each refusal has its own status), then forwarded with its Upgrade through the
      * same endpoint choice, retries and timeouts as any request. A body is not allowed (the check needs GET
      * and a switch needs the request complete), so none is forwarded.
+     *
+     * <p>{@code overHttp2}: an RFC 8441 extended CONNECT, checked by its own rules, with the same route match,
+     * origin check and limits. The upstream still gets an HTTP/1.1 upgrade: a GET with a key made up here (the
+     * upstream's 101 is checked against it), the client's subprotocols and extensions (frames pass unmodified, so
+     * permessage-deflate works when both ends agree on it); the client gets a 200 (see the HTTP/2 transport).
      */
-    private void handleWebSocket(Exchange exchange) {
+    private void handleWebSocket(Exchange exchange, boolean overHttp2) {
         HttpRequest in = exchange.request();
-        WebSocketHandshake.Rejection bad = WebSocketHandshake.check(in);
+        WebSocketHandshake.Rejection bad = overHttp2 ? WebSocketHandshake.checkOverHttp2(in)
+                : WebSocketHandshake.check(in);
         if (bad == null && (HttpUtil.isTransferEncodingChunked(in) || HttpUtil.getContentLength(in, 0L) > 0)) {
             bad = new WebSocketHandshake.Rejection(HttpResponseStatus.BAD_REQUEST,
                     "A WebSocket handshake has no body.");
@@ -189,11 +207,18 @@ public final class ProxyHandler implements Handler {
             return;
         }
         HttpHeaders h = headers.requestHeaders(exchange); // hop-by-hop fields (Upgrade, Connection) are gone
+        String key = in.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY);
+        if (overHttp2) {
+            h.remove(WebSocketHandshake.H2_PROTOCOL);
+            key = WebSocketHandshake.newKey();
+            h.set(HttpHeaderNames.SEC_WEBSOCKET_KEY, key)
+                    .set(HttpHeaderNames.SEC_WEBSOCKET_VERSION, WebSocketHandshake.VERSION);
+        }
         h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-        HttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, in.method(),
+        HttpRequest out = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,
                 upstreamTarget(exchange.path(), exchange.query()), h);
         newCall(exchange, out, false, null)
-                .websocket(websocket, admission.lease(), in.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY))
+                .websocket(websocket, admission.lease(), key)
                 .start();
     }
 

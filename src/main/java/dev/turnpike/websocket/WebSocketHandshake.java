@@ -13,16 +13,26 @@ import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.util.Base64;
 
 /**
  * The opening handshake of RFC 6455 (section 4) as a proxy checks it: the client's request before it goes upstream,
  * and the upstream's 101 before it goes back. A request that fails a rule never reaches an upstream.
+ *
+ * <p>Over HTTP/2 the handshake is RFC 8441's extended CONNECT ({@link #checkOverHttp2}): no key, no Upgrade, and a
+ * 200 instead of the 101. Upstreams are spoken to over HTTP/1.1 either way, so the proxy makes up the key the
+ * upstream's 101 is checked against ({@link #newKey}).
  */
 public final class WebSocketHandshake {
     /** The only version RFC 6455 defines; a 426 names it. */
     public static final AsciiString VERSION = AsciiString.cached("13");
     private static final byte[] GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11".getBytes(StandardCharsets.US_ASCII);
+    /** Where an HTTP/2 extended CONNECT's {@code :protocol} is in the request handlers see (see the transport). */
+    public static final AsciiString H2_PROTOCOL =
+            AsciiString.of(io.netty.handler.codec.http2.HttpConversionUtil.ExtensionHeaderNames.PROTOCOL.text());
+    /** RFC 6455 section 4.1: the key must be randomly selected for each connection; unpredictable is cheap enough. */
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     /** Why a handshake request is refused, and with what status. */
     public record Rejection(HttpResponseStatus status, String detail) {}
@@ -61,6 +71,56 @@ public final class WebSocketHandshake {
                     "Sec-WebSocket-Key must be 16 bytes encoded in base64.");
         }
         return null;
+    }
+
+    /**
+     * Whether {@code req} is an RFC 8441 WebSocket handshake: a CONNECT whose {@code :protocol} is {@code websocket}.
+     * The HTTP/2 transport hands an extended CONNECT on with its {@code :path} as the URI and its {@code :protocol}
+     * in {@link #H2_PROTOCOL} (Netty's own name for it, which no client can set: the transport removes it from any
+     * other request); HTTP/1.1 refuses CONNECT before any handler sees it.
+     */
+    public static boolean isRequestedOverHttp2(HttpRequest req) {
+        if (req.method() != HttpMethod.CONNECT) {
+            return false;
+        }
+        String protocol = req.headers().get(H2_PROTOCOL);
+        return protocol != null && protocol.equalsIgnoreCase(HttpHeaderValues.WEBSOCKET.toString());
+    }
+
+    /**
+     * The first rule an RFC 8441 handshake breaks (sections 4 and 5), or null when it is valid: exactly one
+     * {@code sec-websocket-version: 13}, and neither {@code sec-websocket-key} (HTTP/2 has no use for the nonce; a
+     * client that sends one is confused about which protocol it speaks) nor the HTTP/1.1 upgrade fields (the codec
+     * already refuses them as connection-specific; checked here too so that the rules live in one place).
+     * {@code :method}, {@code :protocol}, {@code :scheme}, {@code :path} and {@code :authority} were checked by the
+     * transport: a request without them is malformed and never reaches a handler.
+     */
+    public static Rejection checkOverHttp2(HttpRequest req) {
+        HttpHeaders h = req.headers();
+        if (!isRequestedOverHttp2(req)) {
+            return new Rejection(HttpResponseStatus.BAD_REQUEST,
+                    "A WebSocket over HTTP/2 is an extended CONNECT with :protocol websocket.");
+        }
+        if (h.contains(HttpHeaderNames.UPGRADE) || h.contains(HttpHeaderNames.CONNECTION)) {
+            return new Rejection(HttpResponseStatus.BAD_REQUEST,
+                    "Upgrade and Connection are not allowed in an HTTP/2 WebSocket handshake.");
+        }
+        if (h.getAll(HttpHeaderNames.SEC_WEBSOCKET_VERSION).size() != 1
+                || !VERSION.contentEquals(h.get(HttpHeaderNames.SEC_WEBSOCKET_VERSION).strip())) {
+            return new Rejection(HttpResponseStatus.UPGRADE_REQUIRED, "Only WebSocket version 13 is supported.");
+        }
+        if (h.contains(HttpHeaderNames.SEC_WEBSOCKET_KEY)) {
+            return new Rejection(HttpResponseStatus.BAD_REQUEST,
+                    "Sec-WebSocket-Key is not used in an HTTP/2 WebSocket handshake (RFC 8441).");
+        }
+        return null;
+    }
+
+    /** A fresh Sec-WebSocket-Key (16 random bytes in base64) for a handshake the proxy makes on a client's behalf. */
+    public static String newKey() {
+        byte[] nonce = new byte[16];
+        RANDOM.nextBytes(nonce);
+        return Base64.getEncoder().encodeToString(nonce);
     }
 
     /** A nonce of 16 bytes in base64: exactly 24 characters ending in "==". */

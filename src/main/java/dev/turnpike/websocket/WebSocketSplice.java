@@ -11,6 +11,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame;
@@ -212,6 +213,8 @@ public final class WebSocketSplice extends ChannelInboundHandlerAdapter implemen
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == TunnelEvent.GOING_AWAY) {
             endBoth(WebSocketCloseStatus.ENDPOINT_UNAVAILABLE.code(), "server shutting down");
+        } else if (evt instanceof ChannelInputShutdownEvent) {
+            clientEnded();
         }
         ReferenceCountUtil.release(evt);
     }
@@ -239,6 +242,25 @@ public final class WebSocketSplice extends ChannelInboundHandlerAdapter implemen
             return;
         }
         if (!closeToUpstream) {
+            sendCloseToUpstream(WebSocketCloseStatus.ENDPOINT_UNAVAILABLE.code(), "client went away");
+        }
+        startClosing();
+        closeLegsDone();
+    }
+
+    /**
+     * The client will send nothing more but still reads: HTTP/2's END_STREAM (RFC 8441 section 5 puts it where TCP's
+     * FIN is). After its close frame that ends its side of the close handshake; without one, the upstream is told
+     * the client went away, as when its connection closes, and the upstream's reply still reaches the client.
+     */
+    private void clientEnded() {
+        if (closeFromClient || ended) {
+            return;
+        }
+        closeFromClient = true;
+        if (fromClient != null && !fromClient.atBoundary() && !closeToUpstream) {
+            closeUpstream(); // the frame half-sent upstream will never end: no clean close is possible
+        } else {
             sendCloseToUpstream(WebSocketCloseStatus.ENDPOINT_UNAVAILABLE.code(), "client went away");
         }
         startClosing();

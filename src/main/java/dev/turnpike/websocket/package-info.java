@@ -1,7 +1,7 @@
 /**
- * WebSocket proxying (RFC 6455), for the proxy handler: the handshake rules a client request must meet before it
- * goes upstream ({@link dev.turnpike.websocket.WebSocketHandshake}), a route's compiled settings, origin
- * allow-list and connection limits ({@link dev.turnpike.websocket.WebSocketRoute}), and, after the upstream's 101,
+ * WebSocket proxying (RFC 6455; over HTTP/2, RFC 8441), for the proxy handler: the handshake rules a client request
+ * must meet before it goes upstream ({@link dev.turnpike.websocket.WebSocketHandshake}), a route's compiled
+ * settings, origin allow-list and connection limits ({@link dev.turnpike.websocket.WebSocketRoute}), and, after the upstream's 101,
  * the splice that joins the client's tunnel to the upstream connection with back-pressure both ways
  * ({@link dev.turnpike.websocket.WebSocketSplice}).
  *

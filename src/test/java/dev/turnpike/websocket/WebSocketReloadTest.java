@@ -5,6 +5,7 @@ import dev.turnpike.reload.ConfigSource;
 import dev.turnpike.reload.ReloadResult;
 import dev.turnpike.server.HandlerFactory;
 import dev.turnpike.server.TurnpikeServer;
+import dev.turnpike.testing.H2WsClient;
 import dev.turnpike.testing.WsClient;
 import dev.turnpike.testing.WsUpstream;
 import org.junit.jupiter.api.Test;
@@ -59,6 +60,34 @@ class WebSocketReloadTest {
                 untouched.sendText("still here?");
                 assertThat(untouched.next().text()).isEqualTo("still here?");
                 assertThat(untouched.channel.isActive()).isTrue();
+            } finally {
+                server.shutdown(Duration.ZERO);
+            }
+        }
+    }
+
+    @Test
+    void overHttp2TooAndOnTheSameConnection() throws Exception {
+        try (WsUpstream up = WsUpstream.start("a")) {
+            Path file = dir.resolve("turnpike.yaml");
+            Files.writeString(file, yaml(up, "1h"));
+            TurnpikeServer server = TurnpikeServer.start(ConfigLoader.load(file, Map.of()), HandlerFactory.DEFAULT,
+                    ConfigSource.file(file, Map.of()));
+            try (H2WsClient c = H2WsClient.connect(server.boundAddresses().getFirst().getPort())) {
+                H2WsClient.Ws changed = c.websocket("/ws/chat");
+                H2WsClient.Ws untouched = c.websocket("/ws");
+                Files.writeString(file, yaml(up, "2h"));
+                ReloadResult r = server.reload("test").get(30, TimeUnit.SECONDS);
+                assertThat(r.applied()).as(r.toString()).isTrue();
+
+                WsClient.Frame f = changed.next(5000);
+                assertThat(f.type()).isEqualTo("close");
+                assertThat(f.closeCode()).isEqualTo(1001);
+                assertThat(changed.awaitClosed(5000)).isTrue();
+
+                untouched.sendText("still here?");
+                assertThat(untouched.next().text()).isEqualTo("still here?");
+                assertThat(untouched.stream.isActive()).isTrue();
             } finally {
                 server.shutdown(Duration.ZERO);
             }
