@@ -1,5 +1,6 @@
 package dev.turnpike.proxy;
 
+import dev.turnpike.testing.H2Client;
 import dev.turnpike.testing.RawClient;
 import dev.turnpike.testing.TestServer;
 import org.junit.jupiter.api.AfterEach;
@@ -15,12 +16,13 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Long-lived HTTP responses through a cluster: Server-Sent Events and other streams reach the client event by event
- * and outlive the cluster's total timeout, and a long-polling route waits longer than its cluster's first-byte
+ * and outlive the cluster's total timeout, over HTTP/1.1 and HTTP/2, and a long-polling route waits longer than its cluster's first-byte
  * timeout without stretching it for the cluster's other routes.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -137,6 +139,67 @@ class StreamingProxyTest {
         assertThat(delays).allSatisfy(d -> assertThat(d).isLessThan(2000));
         // and the stream ends normally, the connection still usable
         readUntil(c.input(), "0\r\n\r\n", new ByteArrayOutputStream());
+    }
+
+    /** {@link #consume} for an HTTP/2 stream: its DATA so far, as text, polled until each event is in it. */
+    static List<Long> consume(Supplier<String> body, Feed feed, int events) throws InterruptedException {
+        List<Long> delays = new ArrayList<>();
+        for (int i = 0; i < events; i++) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!body.get().contains("data: event " + i + "\n\n")) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("event " + i + " did not arrive; the stream so far: " + body.get());
+                }
+                Thread.sleep(2);
+            }
+            delays.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - feed.sentAt().get(i)));
+            feed.received().release();
+        }
+        return delays;
+    }
+
+    @Test
+    void serverSentEventsOverHttp2ArriveOneByOneAndOutliveTheTotalTimeout() throws Exception {
+        Feed feed = feed(5, "text/event-stream", "", 300);
+        TestServer s = turnpike(feed.upstream(), "{total: 1s}", "");
+        H2Client c = H2Client.connect(s.port());
+        closeables.add(c);
+        int id = c.send(H2Client.request("GET", "/events").add("accept", "text/event-stream"), true);
+        H2Client.Stream stream = c.stream(id);
+        long start = System.nanoTime();
+        List<Long> delays = consume(stream::bodyText, feed, 5);
+        assertThat(stream.status()).isEqualTo(200);
+        assertThat(stream.header("content-type")).isEqualTo("text/event-stream");
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isGreaterThan(1000);
+        assertThat(delays).allSatisfy(d -> assertThat(d).isLessThan(2000));
+        // the upstream's last chunk ends the stream cleanly (END_STREAM, no reset)
+        assertThat(stream.done.get(10, TimeUnit.SECONDS).resetCode).isNull();
+        assertThat(stream.bodyText()).endsWith("data: event 4\n\n");
+    }
+
+    @Test
+    void overHttp2XAccelBufferingNoStreamsAndAnIdleStreamIsCutByTheRoutesIdleTimeout() throws Exception {
+        Feed feed = feed(4, "application/x-ndjson", "X-Accel-Buffering: no\r\n", 0);
+        TestServer s = turnpike(feed.upstream(), "{total: 1s}", ", timeouts: {idle: 500ms}");
+        H2Client c = H2Client.connect(s.port());
+        closeables.add(c);
+        H2Client.Stream stream = c.stream(c.get("/events"));
+        consume(stream::bodyText, feed, 2);
+        assertThat(stream.header("x-accel-buffering")).isNull();
+        // the upstream now waits for a confirmation that never comes: 500 ms of silence cut the stream, which the
+        // client sees reset (a response that cannot be completed), while the connection goes on
+        long start = System.nanoTime();
+        H2Client.Stream cut = stream.done.get(5, TimeUnit.SECONDS);
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isBetween(300L, 3000L);
+        assertThat(cut.resetCode).isNotNull();
+        assertThat(cut.bodyText()).contains("data: event 2\n\n").doesNotContain("event 3");
+        c.ping(42);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (c.pingAcks.get() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertThat(c.pingAcks.get()).as("the connection is still open").isEqualTo(1);
+        assertThat(c.goAway).isNotDone();
     }
 
     @Test
