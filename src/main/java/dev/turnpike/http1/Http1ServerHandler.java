@@ -792,6 +792,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         p.remove(decoder);
         ctx.channel().config().setAutoRead(true);
         current.recordMetrics(listenerMetrics);
+        listenerMetrics.websocketOpened();
         return ctx.channel();
     }
 
@@ -900,6 +901,9 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         currentLogged = true;
         // a tunnel's exchange was recorded in the metrics when it switched
         ex.over(tunnel ? ListenerMetrics.NONE : listenerMetrics);
+        if (tunnel) {
+            listenerMetrics.websocketClosed();
+        }
     }
 
     private void closeConnection() {

@@ -41,6 +41,8 @@ public final class ListenerMetrics {
     private final LongAdder tlsOk = new LongAdder();
     private final LongAdder tlsFailed = new LongAdder();
     private final LongAdder bodyBytesIn = new LongAdder();
+    private final LongAdder websocketsOpened = new LongAdder();
+    private final LongAdder websocketsClosed = new LongAdder();
 
     ListenerMetrics(Metrics metrics, String name, int index) {
         this.metrics = metrics;
@@ -89,6 +91,19 @@ public final class ListenerMetrics {
 
     public void http2StreamClosed() {
         streamsClosed.increment();
+    }
+
+    /**
+     * An exchange switched protocols and its connection or stream now carries a WebSocket (the proxy switches for
+     * nothing else): an HTTP/1.1 Upgrade or an HTTP/2 extended CONNECT.
+     */
+    public void websocketOpened() {
+        websocketsOpened.increment();
+    }
+
+    /** A WebSocket counted by {@link #websocketOpened()} ended. */
+    public void websocketClosed() {
+        websocketsClosed.increment();
     }
 
     public void tlsHandshakeSucceeded() {
@@ -147,6 +162,14 @@ public final class ListenerMetrics {
 
     long openedStreams() {
         return streamsOpened.sum();
+    }
+
+    long activeWebSockets() {
+        return Math.max(0, websocketsOpened.sum() - websocketsClosed.sum());
+    }
+
+    long openedWebSockets() {
+        return websocketsOpened.sum();
     }
 
     long requestBodyBytesTotal() {

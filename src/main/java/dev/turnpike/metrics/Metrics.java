@@ -190,6 +190,16 @@ public final class Metrics implements AutoCloseable {
                 .labelNames("listener")
                 .callback(cb -> listeners.values().forEach(l -> cb.call(l.openedStreams(), l.name())))
                 .register(registry);
+        GaugeWithCallback.builder().name("turnpike_websockets_active")
+                .help("WebSockets open now (HTTP/1.1 Upgrade or HTTP/2 extended CONNECT), by listener")
+                .labelNames("listener")
+                .callback(cb -> listeners.values().forEach(l -> cb.call(l.activeWebSockets(), l.name())))
+                .register(registry);
+        CounterWithCallback.builder().name("turnpike_websockets_total")
+                .help("WebSockets opened (the upstream's 101 passed on to the client), by listener")
+                .labelNames("listener")
+                .callback(cb -> listeners.values().forEach(l -> cb.call(l.openedWebSockets(), l.name())))
+                .register(registry);
         CounterWithCallback.builder().name("turnpike_tls_handshakes_total")
                 .help("TLS handshakes completed, by listener")
                 .labelNames("listener")
