@@ -253,7 +253,8 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .option(ChannelOption.ALLOCATOR, allocator)
                 .childOption(ChannelOption.ALLOCATOR, allocator)
-                .childOption(ChannelOption.TCP_NODELAY, true)
+                // No TCP_NODELAY here: Netty's socket configs (epoll and NIO) already set it on every accepted
+                // socket, and setting it again costs a system call per connection.
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024));
     }
 
