@@ -79,6 +79,7 @@ public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
         leaveDnsCachingToClusters();
+        leaveNettyJfrEventsOff();
         System.exit(commandLine(new Main()).execute(args));
     }
 
@@ -90,6 +91,22 @@ public final class Main implements Callable<Integer> {
     static void leaveDnsCachingToClusters() {
         if (java.security.Security.getProperty("networkaddress.cache.ttl") == null) {
             java.security.Security.setProperty("networkaddress.cache.ttl", "0");
+        }
+    }
+
+    /** The system property that decides whether Netty emits its allocator's JFR events. */
+    static final String NETTY_JFR_PROPERTY = "io.netty.jfr.enabled";
+
+    /**
+     * Netty 4.2 registers its buffer allocator's event types with the flight recorder on the first chunk it allocates
+     * whenever the JDK has JFR (every JDK does), recording or not: 50 ms of CPU on the first request, spent in JFR's
+     * metadata setup. The events only matter when profiling Netty's allocator, so they are off unless the operator
+     * asks for them with {@code -Dio.netty.jfr.enabled=true} (TURNPIKE_JAVA_OPTS). Must run before Netty's
+     * PlatformDependent is initialized, which reads the property once.
+     */
+    static void leaveNettyJfrEventsOff() {
+        if (System.getProperty(NETTY_JFR_PROPERTY) == null) {
+            System.setProperty(NETTY_JFR_PROPERTY, "false");
         }
     }
 
