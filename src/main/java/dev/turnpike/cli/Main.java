@@ -83,14 +83,20 @@ public final class Main implements Callable<Integer> {
         System.exit(commandLine(new Main()).execute(args));
     }
 
+    /** The system property the JDK reads the name cache's lifetime from when java.security does not set one. */
+    static final String DNS_TTL_PROPERTY = "sun.net.inetaddr.ttl";
+
     /**
      * The JVM caches every name lookup for 30 s on its own, which would hide a cluster's shorter {@code dns_refresh}
      * (the pools keep each answer for exactly that long). Must run before the first lookup; an operator's own
-     * {@code networkaddress.cache.ttl} in java.security wins.
+     * {@code networkaddress.cache.ttl} in java.security, or {@code -Dsun.net.inetaddr.ttl}, wins. The system property
+     * rather than {@code Security.setProperty}: setting a security property starts the JDK's System.Logger to report
+     * the change, 15 ms of every start.
      */
     static void leaveDnsCachingToClusters() {
-        if (java.security.Security.getProperty("networkaddress.cache.ttl") == null) {
-            java.security.Security.setProperty("networkaddress.cache.ttl", "0");
+        if (java.security.Security.getProperty("networkaddress.cache.ttl") == null
+                && System.getProperty(DNS_TTL_PROPERTY) == null) {
+            System.setProperty(DNS_TTL_PROPERTY, "0");
         }
     }
 
