@@ -7,8 +7,10 @@ import dev.turnpike.config.TurnpikeConfig;
 import dev.turnpike.reload.ConfigSource;
 import dev.turnpike.server.HandlerFactory;
 import dev.turnpike.server.ServerStartException;
+import dev.turnpike.server.Transport;
 import dev.turnpike.server.TurnpikeServer;
 import io.netty.util.NetUtil;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -79,17 +81,54 @@ public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
         leaveDnsCachingToClusters();
+        leaveNettyJfrEventsOff();
+        initializeInBackground();
         System.exit(commandLine(new Main()).execute(args));
     }
+
+    /** The system property the JDK reads the name cache's lifetime from when java.security does not set one. */
+    static final String DNS_TTL_PROPERTY = "sun.net.inetaddr.ttl";
 
     /**
      * The JVM caches every name lookup for 30 s on its own, which would hide a cluster's shorter {@code dns_refresh}
      * (the pools keep each answer for exactly that long). Must run before the first lookup; an operator's own
-     * {@code networkaddress.cache.ttl} in java.security wins.
+     * {@code networkaddress.cache.ttl} in java.security, or {@code -Dsun.net.inetaddr.ttl}, wins. The system property
+     * rather than {@code Security.setProperty}: setting a security property starts the JDK's System.Logger to report
+     * the change, 15 ms of every start.
      */
     static void leaveDnsCachingToClusters() {
-        if (java.security.Security.getProperty("networkaddress.cache.ttl") == null) {
-            java.security.Security.setProperty("networkaddress.cache.ttl", "0");
+        if (java.security.Security.getProperty("networkaddress.cache.ttl") == null
+                && System.getProperty(DNS_TTL_PROPERTY) == null) {
+            System.setProperty(DNS_TTL_PROPERTY, "0");
+        }
+    }
+
+    /**
+     * Starts what every serving command needs and what does not depend on the command line on a thread of its own,
+     * while picocli builds its model of the commands on main (80 ms, reflection): the server log's setup (logback
+     * reads logback.xml, some 50 ms) and the native transport (30 ms). Both happen once per JVM in class and library
+     * initialization, which the JVM and SLF4J make safe across threads: main finds them done, or waits for them.
+     */
+    static void initializeInBackground() {
+        Thread.ofPlatform().daemon().name("turnpike-init").start(() -> {
+            LoggerFactory.getILoggerFactory();
+            Transport.loadNative();
+        });
+    }
+
+    /** The system property that decides whether Netty emits its allocator's JFR events. */
+    static final String NETTY_JFR_PROPERTY = "io.netty.jfr.enabled";
+
+    /**
+     * Netty 4.2 registers its buffer allocator's event types with the flight recorder on the first chunk it allocates
+     * whenever the JDK has JFR (every JDK does), recording or not: 50 ms of CPU on the first request, spent in JFR's
+     * metadata setup. The events only matter when profiling Netty's allocator, so they are off unless the operator
+     * asks for them with {@code -Dio.netty.jfr.enabled=true} (TURNPIKE_JAVA_OPTS). Must run before Netty's
+     * PlatformDependent is initialized, which reads the property once.
+     */
+    static void leaveNettyJfrEventsOff() {
+        if (System.getProperty(NETTY_JFR_PROPERTY) == null) {
+            System.setProperty(NETTY_JFR_PROPERTY, "false");
         }
     }
 

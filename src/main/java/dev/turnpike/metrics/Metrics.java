@@ -14,10 +14,12 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import io.prometheus.metrics.model.snapshots.Unit;
+import org.slf4j.LoggerFactory;
 
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
@@ -46,11 +48,24 @@ public final class Metrics implements AutoCloseable {
     static final String[] ROUTE_LABELS = {"listener", "site", "route", "cluster"};
     static final String[] ROUTE_STATUS_LABELS = {"listener", "site", "route", "cluster", "status"};
 
-    /** JVM metrics are the process's, not a server's: one registry for the process, shared by every server. */
-    private static final PrometheusRegistry JVM = new PrometheusRegistry();
+    /**
+     * JVM metrics are the process's, not a server's: one registry for the process, shared by every server. Registering
+     * them starts JMX (the platform MBean server, the diagnostic command that reads native memory), some 80 ms of CPU
+     * that would delay the first listener: it runs on a thread of its own while the server starts, and the first
+     * scrape waits for it.
+     */
+    private static final CompletableFuture<PrometheusRegistry> JVM = new CompletableFuture<>();
 
     static {
-        JvmMetrics.builder().register(JVM);
+        Thread.ofPlatform().daemon().name("turnpike-jvm-metrics").start(() -> {
+            PrometheusRegistry jvm = new PrometheusRegistry();
+            try {
+                JvmMetrics.builder().register(jvm);
+            } catch (RuntimeException | LinkageError e) {
+                LoggerFactory.getLogger(Metrics.class).warn("JVM metrics are not available: {}", e.toString());
+            }
+            JVM.complete(jvm);
+        });
     }
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
@@ -126,7 +141,7 @@ public final class Metrics implements AutoCloseable {
         for (MetricSnapshot s : registry.scrape()) {
             b.metricSnapshot(s);
         }
-        for (MetricSnapshot s : JVM.scrape()) {
+        for (MetricSnapshot s : JVM.join().scrape()) {
             b.metricSnapshot(s);
         }
         return b.build();

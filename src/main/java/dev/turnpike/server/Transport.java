@@ -17,6 +17,14 @@ public record Transport(String name, IoHandlerFactory ioHandlerFactory,
                         Class<? extends ServerSocketChannel> serverChannelClass,
                         Class<? extends SocketChannel> socketChannelClass) {
 
+    /**
+     * Loads the native transport's library now (extracting it, linking it: some 30 ms), so that {@link #select} finds
+     * it loaded; safe from any thread, once per JVM. Does nothing where epoll does not exist.
+     */
+    public static void loadNative() {
+        Epoll.isAvailable();
+    }
+
     public static Transport select(ServerSettings.Transport wanted) {
         if (wanted != ServerSettings.Transport.NIO && Epoll.isAvailable()) {
             return new Transport("epoll", EpollIoHandler.newFactory(), EpollServerSocketChannel.class,

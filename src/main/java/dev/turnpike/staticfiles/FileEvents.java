@@ -99,6 +99,14 @@ final class FileEvents implements AutoCloseable {
         this.fd = fd;
     }
 
+    /**
+     * Links the inotify functions now (class initialization: some 25 ms of foreign-function setup) rather than in the
+     * first request for a file, which would pay for it on its event loop. Blocking executor only.
+     */
+    static void link() {
+        // Nothing more: calling a static method initializes the class.
+    }
+
     /** A new inotify instance, or null when there can be none. */
     static FileEvents open() {
         if (INIT == null) {

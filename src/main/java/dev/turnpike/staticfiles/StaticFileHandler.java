@@ -101,6 +101,11 @@ public final class StaticFileHandler implements Handler {
         this.lookup = new FileLookup(root);
         this.showHidden = config.showHidden();
         this.cacheControl = config.cacheControl().orElse(null);
+        try {
+            executor.execute(FileEvents::link);
+        } catch (RejectedExecutionException e) {
+            // The first request links them instead.
+        }
     }
 
     // ---- event loop: request checks ------------------------------------------------------------------------

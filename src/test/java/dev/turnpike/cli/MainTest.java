@@ -311,4 +311,40 @@ class MainTest {
                 .contains("turnpike run -c FILE");
         assertThat(started).hasSize(1);
     }
+
+    // ------------------------------------------------------------------------ JVM defaults set by main()
+
+    /** Runs {@code body} with system property {@code name} set to {@code value} (null: unset), then restores it. */
+    private static String withProperty(String name, String value, Runnable body) {
+        String before = System.getProperty(name);
+        try {
+            if (value == null) {
+                System.clearProperty(name);
+            } else {
+                System.setProperty(name, value);
+            }
+            body.run();
+            return System.getProperty(name);
+        } finally {
+            if (before == null) {
+                System.clearProperty(name);
+            } else {
+                System.setProperty(name, before);
+            }
+        }
+    }
+
+    @Test
+    void nameLookupsAreNotCachedByTheJvmUnlessTheOperatorSaysSo() {
+        assertThat(java.security.Security.getProperty("networkaddress.cache.ttl"))
+                .as("the JDK's java.security leaves it unset").isNull();
+        assertThat(withProperty(Main.DNS_TTL_PROPERTY, null, Main::leaveDnsCachingToClusters)).isEqualTo("0");
+        assertThat(withProperty(Main.DNS_TTL_PROPERTY, "5", Main::leaveDnsCachingToClusters)).isEqualTo("5");
+    }
+
+    @Test
+    void nettyAllocatorJfrEventsAreOffUnlessTheOperatorAsks() {
+        assertThat(withProperty(Main.NETTY_JFR_PROPERTY, null, Main::leaveNettyJfrEventsOff)).isEqualTo("false");
+        assertThat(withProperty(Main.NETTY_JFR_PROPERTY, "true", Main::leaveNettyJfrEventsOff)).isEqualTo("true");
+    }
 }

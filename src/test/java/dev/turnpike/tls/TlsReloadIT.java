@@ -6,7 +6,9 @@ import dev.turnpike.reload.ReloadResult;
 import dev.turnpike.server.HandlerFactory;
 import dev.turnpike.server.TurnpikeServer;
 import dev.turnpike.testing.RawClient;
+import io.netty.handler.ssl.OpenSsl;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -83,6 +85,34 @@ class TlsReloadIT {
 
     private String get() throws Exception {
         return TlsClient.to(port()).trust(pki.ca).sni("a.test").get("a.test", "/").bodyText();
+    }
+
+    /**
+     * Nothing loads BoringSSL while no listener uses TLS (startup does not pay for it); the first TLS listener, even
+     * one that a reload adds, still gets it when it loads here.
+     */
+    @Test
+    void aListenerThatGainsTlsInAReloadUsesBoringSslWhereItLoads() throws Exception {
+        Assumptions.assumeTrue(OpenSsl.isAvailable(), "BoringSSL does not load on this machine");
+        TestPki.Issued a = pki.server(TestPki.KeyType.EC, "a.test");
+        a.write(dir, "a", TestPki.KeyFormat.PKCS8);
+        start("""
+                access_log: off
+                listeners:
+                  - address: "127.0.0.1:0"
+                    name: secure
+                sites:
+                  - name: main
+                    routes:
+                      - { name: hello, respond: "plain" }
+                """);
+        assertThat(server.tlsListener("secure")).isEmpty();
+
+        reload(yaml("a", "secured"));
+
+        assertThat(server.tlsListener("secure")).get().extracting(TlsListener::engineName).isEqualTo("openssl");
+        assertThat(get()).isEqualTo("secured");
+        assertThat(served()).isEqualTo(a.serial());
     }
 
     @Test
