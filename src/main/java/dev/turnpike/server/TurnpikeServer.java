@@ -38,6 +38,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -72,6 +73,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -384,6 +386,27 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
                 .addKeyValue("address", url(l.tls != null ? "https" : "http", l.bound)).addKeyValue("reason", why)
                 .log("listener {} on {} closed ({}); its {} connection(s) finish what they are doing",
                         l.config.name(), url(l.tls != null ? "https" : "http", l.bound), why, l.connections.size());
+    }
+
+    /**
+     * Closes every channel of {@code channels} at its socket, past its handlers, and waits until each is closed. A
+     * plain {@code close()} goes through the pipeline, where an HTTP/2 connection that is already closing gracefully
+     * chains it to the end of its last stream: one stream that never ends (a tunnel whose peer went silent) would
+     * hold the shutdown forever. The handlers still hear {@code channelInactive}, so exchanges are logged as aborted.
+     */
+    private static void forceClose(ChannelGroup channels) {
+        List<ChannelFuture> closing = new ArrayList<>();
+        for (Channel ch : channels) {
+            try {
+                ch.eventLoop().execute(() -> ch.unsafe().close(ch.unsafe().voidPromise()));
+                closing.add(ch.closeFuture());
+            } catch (RejectedExecutionException e) {
+                LOG.debug("the event loop of {} is already shut down", ch);
+            }
+        }
+        for (ChannelFuture f : closing) {
+            f.awaitUninterruptibly();
+        }
     }
 
     private static void drain(ChannelGroup channels) {
@@ -734,11 +757,11 @@ public final class TurnpikeServer implements AutoCloseable, AdminTarget {
             }
         }
         int forced = connections.size();
-        connections.close().awaitUninterruptibly();
+        forceClose(connections);
         if (adminListener != null && adminListener.channel != null) {
             adminListener.channel.close().awaitUninterruptibly();
         }
-        adminConnections.close().awaitUninterruptibly();
+        forceClose(adminConnections);
         for (Listener l : all) {
             if (l.tls != null) {
                 l.tls.close();

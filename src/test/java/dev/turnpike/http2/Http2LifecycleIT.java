@@ -63,6 +63,25 @@ class Http2LifecycleIT {
     }
 
     @Test
+    void shutdownClosesAConnectionWhoseStreamOutlastsTheTimeout() throws Exception {
+        // A stream answered after a minute: the graceful close (GOAWAY, then wait for the streams) would wait for
+        // it; at the shutdown deadline the connection is closed anyway.
+        try (Fixture f = Fixture.start(YAML, Map.<String, Supplier<Handler>>of(
+                "slow", () -> new Fixture.Slow(60_000), "echo", Fixture.Echo::new));
+             H2Client c = H2Client.connect(f.port())) {
+            int slow = c.get("/slow");
+            Thread.sleep(100);
+            long start = System.nanoTime();
+            CompletableFuture<Void> shutdown = CompletableFuture.runAsync(() -> f.shutdown(Duration.ofMillis(500)));
+            assertThat(c.awaitGoAway().lastStreamId()).isEqualTo(slow);
+            shutdown.get(15, TimeUnit.SECONDS);
+            assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(10_000);
+            assertThat(c.awaitClosed(5_000)).as("the connection is closed at the deadline").isTrue();
+            assertThat(c.stream(slow).status()).as("the stream never got its answer").isZero();
+        }
+    }
+
+    @Test
     void anIdleConnectionGetsGoAwayAfterKeepAlive() throws Exception {
         try (Fixture f = start(); H2Client c = H2Client.connect(f.port())) {
             assertThat(c.response(c.get("/hello")).status()).isEqualTo(200);
