@@ -1,6 +1,7 @@
 package dev.turnpike.metrics;
 
 import dev.turnpike.server.TurnpikeServer;
+import dev.turnpike.testing.HeadlessChromium;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -9,9 +10,6 @@ import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 import java.io.File;
@@ -27,7 +25,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import static dev.turnpike.metrics.MetricsTesting.get;
 import static dev.turnpike.metrics.MetricsTesting.port;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The dashboard in a real headless Chromium (the system's chromium and chromedriver, which .ci/run installs): the page
@@ -38,9 +35,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class DashboardBrowserIT {
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-    private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-
     private final List<TurnpikeServer> servers = new ArrayList<>();
     private final AtomicBoolean driving = new AtomicBoolean(true);
     private WebDriver browser;
@@ -75,7 +69,7 @@ class DashboardBrowserIT {
 
     @Test
     void showsLiveTrafficAndAnEndpointGoingDown() throws Exception {
-        assumeTrue(Files.isExecutable(CHROMIUM), "Chromium is not installed (apt-get install chromium chromium-driver)");
+        HeadlessChromium.assumeInstalled();
         TurnpikeServer a = upstream();
         TurnpikeServer b = upstream();
         TurnpikeServer edge = start("""
@@ -107,13 +101,7 @@ class DashboardBrowserIT {
             }
         });
 
-        ChromeOptions options = new ChromeOptions();
-        options.setBinary(CHROMIUM.toFile());
-        options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1250",
-                "--force-device-scale-factor=1");
-        ChromeDriverService service = new ChromeDriverService.Builder()
-                .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
-        browser = new ChromeDriver(service, options);
+        browser = HeadlessChromium.start("--window-size=1400,1250", "--force-device-scale-factor=1");
         browser.get("http://127.0.0.1:" + port(edge) + "/dashboard/");
         // The page redraws its tables every second, so elements are found afresh on every check.
         WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
