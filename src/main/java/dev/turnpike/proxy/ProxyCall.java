@@ -68,7 +68,7 @@ import java.util.concurrent.TimeUnit;
  * by the channels' write buffers, whatever the size of the bodies.
  */
 final class ProxyCall implements BodySink, UpstreamConnection.Listener, ConnectionPool.ConnectCallback,
-        ChannelFutureListener, Runnable, PickContext {
+        ChannelFutureListener, PickContext {
     private static final Logger LOG = LoggerFactory.getLogger(ProxyCall.class);
 
     private static final int PHASE_RESPONSE = 1;
@@ -151,10 +151,8 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     private boolean finished;         // the client side is done (answered, aborted or failed)
 
+    /** What the connection's deadline bounds now (PHASE_*): see {@link #arm} and {@link #onDeadline}. */
     private int phase;
-    private long deadline;
-    private long timerAt;
-    private ScheduledFuture<?> timer;
 
     /** The URL form: every attempt goes to {@code pool}'s endpoint. */
     ProxyCall(ProxyHandler proxy, Exchange exchange, ConnectionPool pool, HttpRequest request, boolean hasBody) {
@@ -912,7 +910,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             finishResponse(last);
             return;
         }
-        deadline = System.nanoTime() + idleTimeoutNanos;
+        moveDeadline(idleTimeoutNanos);
         HttpContent out = grpcWeb != null ? grpcWeb.response(part, exchange.alloc()) : part;
         if (streaming) {
             exchange.sendAndFlush(out); // each event reaches the client now, not at the end of the read
@@ -974,7 +972,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
      */
     private void touchSendDeadline() {
         if (phase == PHASE_SEND) {
-            deadline = System.nanoTime() + sendTimeoutNanos;
+            moveDeadline(sendTimeoutNanos);
         }
     }
 
@@ -982,7 +980,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         UpstreamConnection c = conn;
         if (upstreamPaused && c != null && !finished && exchange.isWritable()) {
             upstreamPaused = false;
-            deadline = System.nanoTime() + idleTimeoutNanos;
+            moveDeadline(idleTimeoutNanos);
             c.channel().config().setAutoRead(true);
         }
     }
@@ -1097,40 +1095,32 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
     }
 
-    // ---- timer: one scheduled task, re-armed lazily --------------------------------------------------------------
+    // ---- timer: the upstream connection's deadline (one task per connection, re-armed lazily) -------------------
 
+    /** Starts {@code p}: the connection's deadline is {@code timeoutNanos} from now. */
     private void arm(int p, long timeoutNanos) {
         phase = p;
-        long now = System.nanoTime();
-        deadline = now + timeoutNanos;
-        if (timer != null && deadline - timerAt < 0) {
-            timer.cancel(false);
-            timer = null;
-        }
-        if (timer == null) {
-            timerAt = deadline;
-            timer = exchange.eventLoop().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
+        moveDeadline(timeoutNanos);
+    }
+
+    /** The current phase's deadline moves to {@code timeoutNanos} from now (progress was made). */
+    private void moveDeadline(long timeoutNanos) {
+        UpstreamConnection c = conn;
+        if (c != null) {
+            c.deadline(System.nanoTime() + timeoutNanos);
         }
     }
 
     private void cancelTimer() {
-        deadline = 0;
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
+        UpstreamConnection c = conn;
+        if (c != null) {
+            c.deadline(0);
         }
     }
 
     @Override
-    public void run() {
-        timer = null;
-        if (finished || deadline == 0) {
-            return;
-        }
-        long now = System.nanoTime();
-        if (now - deadline < 0) {
-            timerAt = deadline;
-            timer = exchange.eventLoop().schedule(this, deadline - now, TimeUnit.NANOSECONDS);
+    public void onDeadline() {
+        if (finished) {
             return;
         }
         if (phase == PHASE_SEND) {

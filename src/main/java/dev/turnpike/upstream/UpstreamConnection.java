@@ -7,6 +7,9 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.util.concurrent.TimeUnit;
 
 /**
  * One request's way to an endpoint: a whole HTTP/1.1 connection owned by the {@link Http1ConnectionPool} of its
@@ -15,6 +18,10 @@ import io.netty.util.ReferenceCountUtil;
  * its channel's pipeline and forwards what the upstream sends, as {@code HttpObject}s, to the exchange that currently
  * uses it ({@link #attach}). While an HTTP/1.1 connection sits idle in the pool, any byte from the upstream or its
  * close ends the connection: an idle connection must never carry data. A stream is never idle: it is used once.
+ *
+ * <p>It also keeps the attached user's deadline ({@link #deadline}): one scheduled task per connection, re-armed
+ * lazily, as the client side does, so that the requests of a keep-alive connection move a deadline without
+ * scheduling and cancelling a task each.
  *
  * <p>Everything here runs on the connection's event loop.
  */
@@ -36,6 +43,10 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
          * {@link UnprocessedRequestException} means the upstream did not process the request (safe to retry).
          */
         void onClosed(Throwable cause);
+
+        /** The deadline set with {@link #deadline} passed while attached (and was not moved or cleared). */
+        default void onDeadline() {
+        }
     }
 
     private final ConnectionOwner owner;
@@ -50,6 +61,12 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     long uses;
     /** The connection (for a stream: the HTTP/2 connection under it) carried earlier requests. */
     boolean reused;
+    /** The attached listener's deadline ({@code System.nanoTime()}), or 0 for none. */
+    private long deadline;
+    /** When {@link #timer} fires; it may be earlier than {@link #deadline}, never later. */
+    private long timerAt;
+    private ScheduledFuture<?> timer;
+    private final Runnable timerTask = this::onTimer;
 
     UpstreamConnection(ConnectionOwner owner, Channel channel) {
         this.owner = owner;
@@ -77,6 +94,53 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     /** Hands the connection to {@code l}; it receives everything the upstream sends until release or close. */
     public void attach(Listener l) {
         listener = l;
+        deadline = 0;
+    }
+
+    /**
+     * Sets when the attached listener hears {@link Listener#onDeadline} ({@code System.nanoTime()} based), or clears
+     * it with 0. Moving a deadline later schedules nothing: the task, when it fires early, waits again for the rest.
+     */
+    public void deadline(long at) {
+        deadline = at;
+        if (at == 0) {
+            return;
+        }
+        if (timer != null && at - timerAt < 0) {
+            timer.cancel(false);
+            timer = null;
+        }
+        if (timer == null) {
+            schedule(at);
+        }
+    }
+
+    private void schedule(long at) {
+        timerAt = at;
+        timer = channel.eventLoop().schedule(timerTask, at - System.nanoTime(), TimeUnit.NANOSECONDS);
+    }
+
+    private void onTimer() {
+        timer = null;
+        long at = deadline;
+        Listener l = listener;
+        if (at == 0 || l == null) {
+            return;
+        }
+        if (System.nanoTime() - at < 0) {
+            schedule(at);
+            return;
+        }
+        deadline = 0;
+        l.onDeadline();
+    }
+
+    private void cancelTimer() {
+        deadline = 0;
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
     }
 
     /**
@@ -85,12 +149,14 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
      */
     public void release(boolean reusable) {
         listener = null;
+        deadline = 0; // the task, if any, stays for the next user: it finds no deadline, or that user's
         owner.release(this, reusable);
     }
 
     /** Closes the connection (resets the stream); the current listener hears nothing more. */
     public void close() {
         listener = null;
+        cancelTimer();
         channel.close();
     }
 
@@ -156,6 +222,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        cancelTimer(); // a closed connection must not stay referenced by the scheduler until its deadline
         Listener l = listener;
         listener = null;
         owner.closed(this);
