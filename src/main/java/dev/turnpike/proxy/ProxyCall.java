@@ -28,9 +28,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -567,6 +569,13 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         Channel ch = c.channel();
         if (sendTimeoutNanos > 0) {
             arm(PHASE_SEND, sendTimeoutNanos); // until the last part's write completes (operationComplete)
+        }
+        if (!hasBody && kept == null) {
+            // No body: the head and its end in one write (one buffer; over HTTP/2 one HEADERS frame that ends the
+            // stream) rather than two passes through the codec. The request's own headers are shared, not copied.
+            writeLast(new DefaultFullHttpRequest(request.protocolVersion(), request.method(), request.uri(),
+                    Unpooled.EMPTY_BUFFER, request.headers(), EmptyHttpHeaders.INSTANCE));
+            return;
         }
         ch.write(request, ch.voidPromise());
         if (kept != null) {

@@ -31,7 +31,11 @@ final class Http2RequestHead extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        if (msg instanceof HttpRequest req && !(msg instanceof FullHttpRequest)) {
+        // A request without a body may come whole (a FullHttpRequest with nothing in it): one HEADERS frame that
+        // ends the stream. One with content or trailers is left to the codec.
+        boolean whole = msg instanceof FullHttpRequest full && !full.content().isReadable()
+                && full.trailingHeaders().isEmpty();
+        if (msg instanceof HttpRequest req && (whole || !(msg instanceof FullHttpRequest))) {
             Http2Headers h = new DefaultHttp2Headers(false, req.headers().size() + 4)
                     .method(req.method().asciiName())
                     .scheme(scheme.name())
@@ -41,7 +45,10 @@ final class Http2RequestHead extends ChannelDuplexHandler {
                 h.authority(host);
             }
             HttpConversionUtil.toHttp2Headers(req.headers(), h);
-            ctx.write(new DefaultHttp2HeadersFrame(h, false), promise);
+            if (whole) {
+                ((FullHttpRequest) msg).release();
+            }
+            ctx.write(new DefaultHttp2HeadersFrame(h, whole), promise);
             return;
         }
         ctx.write(msg, promise);
