@@ -285,8 +285,11 @@ public final class Exchange {
         extraResponseHeaders.add(name, value);
     }
 
-    /** Sends the response head only; a body follows with {@link #send} and {@link #end}. */
-    public ChannelFuture sendHead(HttpResponse response) {
+    /**
+     * Sends the response head only; a body follows with {@link #send} and {@link #end}. The head goes out with the
+     * first of them or with {@link #flush}, whichever comes first.
+     */
+    public void sendHead(HttpResponse response) {
         if (response instanceof FullHttpResponse) {
             throw new IllegalArgumentException("sendHead takes a head only; answer a FullHttpResponse with respond()");
         }
@@ -312,7 +315,7 @@ public final class Exchange {
         if (extraResponseHeaders != null) {
             h.add(extraResponseHeaders);
         }
-        return transport.writeHead(response);
+        transport.writeHead(response);
     }
 
     /**

@@ -24,8 +24,11 @@ public interface ExchangeTransport {
 
     void resumeBody();
 
-    /** Writes the response head; the transport adds connection-management headers. */
-    ChannelFuture writeHead(HttpResponse head);
+    /**
+     * Queues the response head; the transport adds connection-management headers. It goes out with the next write or
+     * flush (so that a transport may send a small response as one buffer): its outcome is the response's.
+     */
+    void writeHead(HttpResponse head);
 
     ChannelFuture write(Object content, boolean flush);
 

@@ -136,6 +136,11 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     private boolean held;
     /** The connection switched protocols: it is a tunnel now, and this handler only passes events on. */
     private boolean tunnel;
+    /**
+     * The current response's head, between {@link #writeHead} and the next write: held so that a response whose
+     * end follows at once goes out whole (see {@link #writeLast}). Holds no buffer.
+     */
+    private HttpResponse heldHead;
 
     private Phase phase = Phase.WAIT_REQUEST;
     private long deadline;
@@ -709,7 +714,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     }
 
     @Override
-    public ChannelFuture writeHead(HttpResponse head) {
+    public void writeHead(HttpResponse head) {
         HttpHeaders h = head.headers();
         HttpRequest req = currentRequest;
         boolean close = closeAfterResponse || draining || !HttpUtil.isKeepAlive(req)
@@ -739,23 +744,45 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             closeAfterResponse = true;
         }
         encoder.answeringHead(req.method() == HttpMethod.HEAD);
-        return ctx.write(head);
+        heldHead = head;
+    }
+
+    /** Writes the head {@link #writeHead} holds, if any: something else goes out now. */
+    private void writeHeldHead() {
+        HttpResponse head = heldHead;
+        if (head != null) {
+            heldHead = null;
+            ctx.write(head);
+        }
     }
 
     @Override
     public void flush() {
+        writeHeldHead();
         ctx.flush();
     }
 
     @Override
     public ChannelFuture write(Object content, boolean flush) {
+        writeHeldHead();
         return flush ? ctx.writeAndFlush(content) : ctx.write(content);
     }
 
     @Override
     public ChannelFuture writeLast(Object last) {
         Exchange ex = current;
-        ChannelFuture f = ctx.writeAndFlush(last);
+        Object out = last;
+        HttpResponse head = heldHead;
+        if (head != null && last instanceof LastHttpContent end) {
+            // The whole response at once (a proxied small response, an error page, a fixed answer): one pass
+            // through the encoder, which puts a small body in the head's buffer: one buffer, one write.
+            heldHead = null;
+            out = new DefaultFullHttpResponse(head.protocolVersion(), head.status(), end.content(), head.headers(),
+                    end.trailingHeaders());
+        } else {
+            writeHeldHead();
+        }
+        ChannelFuture f = ctx.writeAndFlush(out);
         f.addListener(future -> exchangeWritten(ex, future.isSuccess()));
         return f;
     }
@@ -763,6 +790,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     @Override
     public void abort() {
         closeAfterResponse = true;
+        heldHead = null; // the client sees the connection close, not a head without its body
         closeConnection();
     }
 

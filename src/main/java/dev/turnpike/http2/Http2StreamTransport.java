@@ -547,7 +547,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
     }
 
     @Override
-    public ChannelFuture writeHead(HttpResponse head) {
+    public void writeHead(HttpResponse head) {
         int code = head.status().code();
         if (extendedConnect && code / 100 == 2) {
             // RFC 8441 section 5: a 2xx opens the tunnel, which only switchProtocols does. A handler that answers
@@ -562,7 +562,6 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
             endStreamSent = true;
         }
         headFuture = track(ctx.write(new DefaultHttp2HeadersFrame(h, !body)));
-        return headFuture;
     }
 
     @Override
