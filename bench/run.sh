@@ -641,7 +641,7 @@ cp "$tsv" "$results_dir/$name.tsv"
 python3 "$root/bench/report.py" "$results_dir/$name.tsv" "$results_dir/$name" \
   --meta "date=$(date -u '+%F %H:%M UTC')" \
   --meta "commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  --meta "windows=Turnpike JIT warm-up 3 x $JIT_WARMUP, then per window warm-up $WARMUP, measured $DURATION, best of $ROUNDS rounds, $CONNS connections (wrk -t1), idle $IDLE_CONNS connections" \
+  --meta "windows=Turnpike JIT warm-up $JIT_WARMUP each of ${warm:-nothing}, then per window warm-up $WARMUP, measured $DURATION, best of $ROUNDS rounds, $CONNS connections (wrk -t1), idle $IDLE_CONNS connections" \
   --meta "turnpike_jvm=$TURNPIKE_BENCH_JVM" \
   --meta "versions=$(java -version 2>&1 | head -1 | tr -d '"'); nginx $(nginx -v 2>&1 | sed 's|.*/||'); HAProxy $(haproxy -v | awk 'NR == 1 {print $3}'); wrk $(dpkg-query -W -f='${Version}' wrk); h2load $(h2load --version | awk '{print $2}')" \
   --meta "load=load average $load_before at the start, $load_after at the end (2 cores, shared)" \
