@@ -69,6 +69,8 @@ public final class Exchange {
     private int status;
     private boolean headSent;
     private boolean finished;
+    /** The exchange became a tunnel ({@link #tunnelOpened}): recorded when it opened, not again when it is over. */
+    private boolean tunnel;
     private long bytesSent;
     private HttpHeaders extraResponseHeaders;
     private Runnable writabilityListener;
@@ -522,21 +524,35 @@ public final class Exchange {
     }
 
     /**
-     * Records the finished exchange in its listener's metrics. The transport calls this once, where it writes the
-     * access log entry: when the response is written or the connection went away first. (Request body bytes are
-     * counted by the transport as they arrive: {@link ListenerMetrics#requestBodyBytes}.)
+     * Records the exchange in its listener's metrics: once, from {@link #over} or, for a tunnel, from
+     * {@link #tunnelOpened}. (Request body bytes are counted by the transport as they arrive:
+     * {@link ListenerMetrics#requestBodyBytes}.)
      */
-    public void recordMetrics(ListenerMetrics listener) {
+    private void recordMetrics(ListenerMetrics listener) {
         listener.ended(meter, upstreamCluster, status, System.nanoTime() - startNanos, bytesSent);
     }
 
     /**
-     * The exchange is over, however it ended: records it in {@code metrics} ({@link ListenerMetrics#NONE} when it was
-     * recorded already, as a tunnel is when it switches), writes its access log entry and tells its snapshot's
-     * tracker. The transport calls this exactly once.
+     * The transport switched this exchange's stream into a tunnel (a WebSocket): the handshake goes to the metrics now,
+     * as a request answered with its status, and the listener counts one more open WebSocket until {@link #over}.
+     */
+    public void tunnelOpened(ListenerMetrics listener) {
+        tunnel = true;
+        recordMetrics(listener);
+        listener.websocketOpened();
+    }
+
+    /**
+     * The exchange is over, however it ended: records it in {@code metrics} (a tunnel was recorded when it opened and
+     * now only stops counting as an open WebSocket), writes its access log entry and tells its snapshot's tracker. The
+     * transport calls this exactly once.
      */
     public void over(ListenerMetrics metrics) {
-        recordMetrics(metrics);
+        if (tunnel) {
+            metrics.websocketClosed();
+        } else {
+            recordMetrics(metrics);
+        }
         dev.turnpike.accesslog.AccessLog log = services.accessLog();
         if (log != dev.turnpike.accesslog.AccessLog.NONE) { // access_log: off, nothing to build
             try {

@@ -819,8 +819,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         p.addLast(TUNNEL, handler);
         p.remove(decoder);
         ctx.channel().config().setAutoRead(true);
-        current.recordMetrics(listenerMetrics);
-        listenerMetrics.websocketOpened();
+        current.tunnelOpened(listenerMetrics);
         return ctx.channel();
     }
 
@@ -927,11 +926,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             return;
         }
         currentLogged = true;
-        // a tunnel's exchange was recorded in the metrics when it switched
-        ex.over(tunnel ? ListenerMetrics.NONE : listenerMetrics);
-        if (tunnel) {
-            listenerMetrics.websocketClosed();
-        }
+        ex.over(listenerMetrics);
     }
 
     private void closeConnection() {

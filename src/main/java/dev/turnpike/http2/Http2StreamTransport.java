@@ -684,8 +684,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         p.addLast(TUNNEL_FRAMES, new TunnelFrames());
         p.addLast(TUNNEL, handler);
         ctx.channel().config().setAutoRead(true);
-        current.recordMetrics(listenerMetrics); // the access log entry follows when the tunnel ends
-        listenerMetrics.websocketOpened();
+        current.tunnelOpened(listenerMetrics); // the access log entry follows when the tunnel ends
         return ctx.channel();
     }
 
@@ -784,10 +783,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         }
         over = true;
         connection.ended(this);
-        ex.over(tunnel ? ListenerMetrics.NONE : listenerMetrics); // a tunnel's was recorded when it switched
-        if (tunnel) {
-            listenerMetrics.websocketClosed();
-        }
+        ex.over(listenerMetrics);
     }
 
     /** Aborts the exchange in flight if {@code test} accepts it; returns whether it did. On the event loop. */
