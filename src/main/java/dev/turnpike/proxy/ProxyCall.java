@@ -873,7 +873,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         // The upstream side first: from here its bytes are WebSocket frames, and the splice holds the first ones
         // until the client's side is ready.
         WebSocketSplice splice = new WebSocketSplice(websocket.settings(), c, exchange, lease);
-        c.channel().pipeline().remove(dev.turnpike.upstream.Http1ConnectionPool.HTTP_CODEC);
+        dev.turnpike.upstream.Http1ConnectionPool.removeHttpCodec(c.channel().pipeline());
         if (exchange.switchProtocols(out, splice) == null) {
             splice.abandon();
             endAttempt(Outcome.CANCELLED);

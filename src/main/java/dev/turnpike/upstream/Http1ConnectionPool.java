@@ -7,7 +7,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -27,8 +26,10 @@ import java.util.concurrent.TimeUnit;
  * closes leaves the pool at once.
  */
 public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwner {
-    /** The name of the HTTP codec in a connection's pipeline (a WebSocket removes it after its 101). */
-    public static final String HTTP_CODEC = "http-codec";
+    /** Takes HTTP/1.1 off a connection of this pool: after a 101, its bytes are another protocol's. */
+    public static void removeHttpCodec(io.netty.channel.ChannelPipeline p) {
+        Http1ClientCodec.remove(p);
+    }
 
     private final EventLoop loop;
     private final Endpoint endpoint;
@@ -77,9 +78,8 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
                         if (tls != null) {
                             ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), endpoint, isDirect));
                         }
-                        ch.pipeline()
-                                .addLast(HTTP_CODEC, new HttpClientCodec(decoder, false, false))
-                                .addLast("upstream", new UpstreamConnection(Http1ConnectionPool.this, ch));
+                        Http1ClientCodec.install(ch.pipeline(), decoder);
+                        ch.pipeline().addLast("upstream", new UpstreamConnection(Http1ConnectionPool.this, ch));
                     }
                 });
     }

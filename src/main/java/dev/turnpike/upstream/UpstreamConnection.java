@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One request's way to an endpoint: a whole HTTP/1.1 connection owned by the {@link Http1ConnectionPool} of its
- * event loop (after Netty's {@code HttpClientCodec}), or one HTTP/2 stream of a connection of the
+ * event loop (after its {@code Http1ClientCodec}), or one HTTP/2 stream of a connection of the
  * {@link Http2ConnectionPool} (after {@code Http2StreamFrameToHttpObjectCodec}). Either way it is the last handler of
  * its channel's pipeline and forwards what the upstream sends, as {@code HttpObject}s, to the exchange that currently
  * uses it ({@link #attach}). While an HTTP/1.1 connection sits idle in the pool, any byte from the upstream or its

@@ -12,7 +12,7 @@
  * circuit breaking will build on: they choose an {@code Endpoint}, then take a connection from its pool.
  *
  * <p>Must not: know about exchanges, routes, client connections or HTTP semantics beyond framing (the
- * {@code HttpClientCodec} lives in each connection's pipeline, but what to send and whether a connection is
+ * {@code Http1ClientCodec} lives in each connection's pipeline, but what to send and whether a connection is
  * reusable is decided by the user: {@link dev.turnpike.upstream.UpstreamConnection#release}); block an event
  * loop (no DNS on it); share a connection between loops or give one to two users at once.
  */

@@ -239,6 +239,22 @@ class ProxyHandlerTest {
     }
 
     @Test
+    void obsTextInFieldValuesPassesThroughByteForByteBothWays() throws Exception {
+        // RFC 9110 §5.5: a field value may carry obs-text (bytes 0x80-0xFF); a proxy forwards those bytes as they
+        // came, it does not replace them (as Netty's encoders do, with '?').
+        TestUpstream up = upstream((req, c) -> {
+            respond(c, 200, "X-Resp: caf\u00e9 \u00ff\u0080\r\n", "ok");
+            return true;
+        });
+        TestServer s = turnpike("\"" + up.url() + "\"");
+        RawClient.Response r = client(s).send("GET /api/x HTTP/1.1\r\nHost: example.test\r\n"
+                + "X-Req: na\u00efve \u00a7\u00fe\r\n\r\n").read();
+        assertThat(r.status).isEqualTo(200);
+        assertThat(r.header("X-Resp")).isEqualTo("caf\u00e9 \u00ff\u0080");
+        assertThat(up.nextRequest().header("X-Req")).isEqualTo("na\u00efve \u00a7\u00fe");
+    }
+
+    @Test
     void forwardingHeadersFromAnUntrustedClientAreReplaced() throws Exception {
         TestUpstream up = upstream(ProxyHandlerTest::echo);
         TestServer s = turnpike("\"" + up.url() + "\"");

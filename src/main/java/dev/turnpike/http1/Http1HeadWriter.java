@@ -1,0 +1,122 @@
+package dev.turnpike.http1;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+import io.netty.util.concurrent.FastThreadLocal;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Writes the parts of an HTTP/1.1 head that vary (the field lines, a request line) with one copy into the buffer:
+ * assembled in a scratch array of the event-loop thread, then copied once, where Netty's encoders check and copy
+ * field by field. Shared by the response encoder of client connections and the request encoder of upstream
+ * connections. Field values go out as the ISO-8859-1 bytes they were read as (obs-text included; Netty's encoders
+ * would turn every byte above 0x7F into '?').
+ */
+public final class Http1HeadWriter {
+    /** Beyond this, a head is written field by field rather than through the scratch array. */
+    private static final int MAX_SCRATCH = 64 * 1024;
+    private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[4096];
+        }
+    };
+
+    private Http1HeadWriter() {
+    }
+
+    /** Writes {@code name: value CRLF} for every field of {@code headers}. */
+    public static void writeFields(HttpHeaders headers, ByteBuf buf) {
+        int total = 0;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> e = it.next();
+            total += e.getKey().length() + e.getValue().length() + 4;
+        }
+        if (total == 0) {
+            return;
+        }
+        if (total > MAX_SCRATCH) {
+            for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+                Map.Entry<CharSequence, CharSequence> e = it.next();
+                buf.writeCharSequence(e.getKey(), StandardCharsets.ISO_8859_1);
+                buf.writeShort(':' << 8 | ' ');
+                buf.writeCharSequence(e.getValue(), StandardCharsets.ISO_8859_1);
+                buf.writeShort('\r' << 8 | '\n');
+            }
+            return;
+        }
+        byte[] out = scratch(total);
+        int p = 0;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> e = it.next();
+            p = copy(e.getKey(), out, p);
+            out[p++] = ':';
+            out[p++] = ' ';
+            p = copy(e.getValue(), out, p);
+            out[p++] = '\r';
+            out[p++] = '\n';
+        }
+        buf.writeBytes(out, 0, p);
+    }
+
+    /**
+     * Writes {@code METHOD SP target SP HTTP/1.x CRLF}; false, having written nothing, when the target is not in
+     * origin form (then Netty's encoder, which also mends absolute forms, writes it).
+     */
+    public static boolean writeRequestLine(HttpRequest request, ByteBuf buf) {
+        String target = request.uri();
+        if (target.isEmpty() || target.charAt(0) != '/' || target.length() > MAX_SCRATCH) {
+            return false;
+        }
+        AsciiString method = request.method().asciiName();
+        HttpVersion version = request.protocolVersion();
+        AsciiString versionText = version == HttpVersion.HTTP_1_1 ? HTTP_1_1
+                : version == HttpVersion.HTTP_1_0 ? HTTP_1_0 : null;
+        if (versionText == null) {
+            return false;
+        }
+        byte[] out = scratch(method.length() + target.length() + versionText.length() + 4);
+        int p = copy(method, out, 0);
+        out[p++] = ' ';
+        p = copy(target, out, p);
+        out[p++] = ' ';
+        p = copy(versionText, out, p);
+        out[p++] = '\r';
+        out[p++] = '\n';
+        buf.writeBytes(out, 0, p);
+        return true;
+    }
+
+    private static final AsciiString HTTP_1_1 = AsciiString.cached("HTTP/1.1");
+    private static final AsciiString HTTP_1_0 = AsciiString.cached("HTTP/1.0");
+
+    private static byte[] scratch(int size) {
+        byte[] out = SCRATCH.get();
+        if (out.length < size) {
+            out = new byte[Math.max(size, Math.min(MAX_SCRATCH, out.length * 2))];
+            SCRATCH.set(out);
+        }
+        return out;
+    }
+
+    @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): the one copy of a Latin-1 string
+    private static int copy(CharSequence s, byte[] out, int p) {
+        int n = s.length();
+        if (s instanceof String str) {
+            str.getBytes(0, n, out, p);
+        } else if (s instanceof AsciiString a) {
+            System.arraycopy(a.array(), a.arrayOffset(), out, p, n);
+        } else {
+            for (int i = 0; i < n; i++) {
+                out[p + i] = (byte) s.charAt(i);
+            }
+        }
+        return p + n;
+    }
+}
