@@ -15,8 +15,9 @@ import java.util.Map;
  * Writes the parts of an HTTP/1.1 head that vary (the field lines, a request line) with one copy into the buffer:
  * assembled in a scratch array of the event-loop thread, then copied once, where Netty's encoders check and copy
  * field by field. Shared by the response encoder of client connections and the request encoder of upstream
- * connections. Field values go out as the ISO-8859-1 bytes they were read as (obs-text included; Netty's encoders
- * would turn every byte above 0x7F into '?').
+ * connections. Characters are written as Netty's encoders write them: one byte each, so that field values go out
+ * as the ISO-8859-1 bytes they were read as (obs-text included), and '?' for a character above 0xFF (a configured
+ * value can hold one; no decoder produces one).
  */
 public final class Http1HeadWriter {
     /** Beyond this, a head is written field by field rather than through the scratch array. */
@@ -105,16 +106,14 @@ public final class Http1HeadWriter {
         return out;
     }
 
-    @SuppressWarnings("deprecation") // String.getBytes(int, int, byte[], int): the one copy of a Latin-1 string
     private static int copy(CharSequence s, byte[] out, int p) {
         int n = s.length();
-        if (s instanceof String str) {
-            str.getBytes(0, n, out, p);
-        } else if (s instanceof AsciiString a) {
+        if (s instanceof AsciiString a) {
             System.arraycopy(a.array(), a.arrayOffset(), out, p, n);
         } else {
             for (int i = 0; i < n; i++) {
-                out[p + i] = (byte) s.charAt(i);
+                char c = s.charAt(i);
+                out[p + i] = c <= 0xFF ? (byte) c : (byte) '?';
             }
         }
         return p + n;

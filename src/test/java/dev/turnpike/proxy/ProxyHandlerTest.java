@@ -241,7 +241,7 @@ class ProxyHandlerTest {
     @Test
     void obsTextInFieldValuesPassesThroughByteForByteBothWays() throws Exception {
         // RFC 9110 §5.5: a field value may carry obs-text (bytes 0x80-0xFF); a proxy forwards those bytes as they
-        // came, it does not replace them (as Netty's encoders do, with '?').
+        // came. The head writers copy Latin-1 strings, so this holds them to what Netty's encoders did.
         TestUpstream up = upstream((req, c) -> {
             respond(c, 200, "X-Resp: caf\u00e9 \u00ff\u0080\r\n", "ok");
             return true;
@@ -252,6 +252,16 @@ class ProxyHandlerTest {
         assertThat(r.status).isEqualTo(200);
         assertThat(r.header("X-Resp")).isEqualTo("caf\u00e9 \u00ff\u0080");
         assertThat(up.nextRequest().header("X-Req")).isEqualTo("na\u00efve \u00a7\u00fe");
+    }
+
+    @Test
+    void aConfiguredValueBeyondLatin1GoesOutWithQuestionMarksForThoseCharacters() throws Exception {
+        // A field value is octets; a configured character above 0xFF has no one-byte form. It is sent as '?', as
+        // Netty's encoders send it, rather than as a cut-down byte that would read as another character.
+        TestUpstream up = upstream(ProxyHandlerTest::echo);
+        TestServer s = turnpike("{upstream: \"" + up.url() + "\", set_headers: {X-Price: \"5 \u20ac, caf\u00e9\"}}");
+        client(s).send(get("/api/x")).read();
+        assertThat(up.nextRequest().header("X-Price")).isEqualTo("5 ?, caf\u00e9");
     }
 
     @Test
