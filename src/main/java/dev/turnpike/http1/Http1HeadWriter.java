@@ -67,13 +67,20 @@ public final class Http1HeadWriter {
     }
 
     /**
-     * Writes {@code METHOD SP target SP HTTP/1.x CRLF}; false, having written nothing, when the target is not in
-     * origin form (then Netty's encoder, which also mends absolute forms, writes it).
+     * Writes {@code METHOD SP target SP HTTP/1.x CRLF}; false, having written nothing, when the target is not an
+     * ASCII origin form (then Netty's encoder writes it: it mends absolute forms and encodes other characters as
+     * UTF-8).
      */
     public static boolean writeRequestLine(HttpRequest request, ByteBuf buf) {
         String target = request.uri();
-        if (target.isEmpty() || target.charAt(0) != '/' || target.length() > MAX_SCRATCH) {
+        int n = target.length();
+        if (n == 0 || target.charAt(0) != '/' || n > MAX_SCRATCH) {
             return false;
+        }
+        for (int i = 1; i < n; i++) {
+            if (target.charAt(i) >= 0x80) {
+                return false;
+            }
         }
         AsciiString method = request.method().asciiName();
         HttpVersion version = request.protocolVersion();
