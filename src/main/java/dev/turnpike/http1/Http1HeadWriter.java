@@ -7,7 +7,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocal;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -20,7 +19,7 @@ import java.util.Map;
  * value can hold one; no decoder produces one).
  */
 public final class Http1HeadWriter {
-    /** Beyond this, a head is written field by field rather than through the scratch array. */
+    /** The scratch array grows up to this; a larger head gets an array of its own, not kept. */
     private static final int MAX_SCRATCH = 64 * 1024;
     private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
         @Override
@@ -40,16 +39,6 @@ public final class Http1HeadWriter {
             total += e.getKey().length() + e.getValue().length() + 4;
         }
         if (total == 0) {
-            return;
-        }
-        if (total > MAX_SCRATCH) {
-            for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
-                Map.Entry<CharSequence, CharSequence> e = it.next();
-                buf.writeCharSequence(e.getKey(), StandardCharsets.ISO_8859_1);
-                buf.writeShort(':' << 8 | ' ');
-                buf.writeCharSequence(e.getValue(), StandardCharsets.ISO_8859_1);
-                buf.writeShort('\r' << 8 | '\n');
-            }
             return;
         }
         byte[] out = scratch(total);
@@ -73,26 +62,23 @@ public final class Http1HeadWriter {
      */
     public static boolean writeRequestLine(HttpRequest request, ByteBuf buf) {
         String target = request.uri();
-        int n = target.length();
-        if (n == 0 || target.charAt(0) != '/' || n > MAX_SCRATCH) {
-            return false;
-        }
-        for (int i = 1; i < n; i++) {
-            if (target.charAt(i) >= 0x80) {
-                return false;
-            }
-        }
-        AsciiString method = request.method().asciiName();
         HttpVersion version = request.protocolVersion();
         AsciiString versionText = version == HttpVersion.HTTP_1_1 ? HTTP_1_1
                 : version == HttpVersion.HTTP_1_0 ? HTTP_1_0 : null;
-        if (versionText == null) {
+        if (versionText == null || target.isEmpty() || target.charAt(0) != '/') {
             return false;
         }
+        AsciiString method = request.method().asciiName();
         byte[] out = scratch(method.length() + target.length() + versionText.length() + 4);
         int p = copy(method, out, 0);
         out[p++] = ' ';
-        p = copy(target, out, p);
+        for (int i = 0; i < target.length(); i++) {
+            char c = target.charAt(i);
+            if (c >= 0x80) {
+                return false; // nothing reached the buffer yet
+            }
+            out[p++] = (byte) c;
+        }
         out[p++] = ' ';
         p = copy(versionText, out, p);
         out[p++] = '\r';
@@ -104,7 +90,11 @@ public final class Http1HeadWriter {
     private static final AsciiString HTTP_1_1 = AsciiString.cached("HTTP/1.1");
     private static final AsciiString HTTP_1_0 = AsciiString.cached("HTTP/1.0");
 
+    /** An array of at least {@code size} bytes: the thread's scratch, or for a head beyond its bound one of its own. */
     private static byte[] scratch(int size) {
+        if (size > MAX_SCRATCH) {
+            return new byte[size];
+        }
         byte[] out = SCRATCH.get();
         if (out.length < size) {
             out = new byte[Math.max(size, Math.min(MAX_SCRATCH, out.length * 2))];
