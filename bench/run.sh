@@ -148,7 +148,8 @@ http { access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
   server { listen 127.0.0.1:$up_port; location / { return 200 "hello from upstream\n"; } } }
 NGX
 
-# Every proxy adds X-Forwarded-For/-Proto/-Host and an X-Request-ID (sent upstream and echoed to the client),
+# Every proxy adds X-Forwarded-For/-Proto/-Host, an RFC 7239 Forwarded (Turnpike always sends one) and an
+# X-Request-ID (sent upstream and echoed to the client),
 # keeps up to 64 idle upstream connections, serves /ok itself (the TLS scenario) and files from www/.
 cat > "$work/nginx.conf" <<NGX
 worker_processes 1; pid $work/nginx.pid; error_log $work/nginx-error.log; daemon on;
@@ -165,6 +166,7 @@ http {
       proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto \$scheme;
       proxy_set_header X-Forwarded-Host \$host; proxy_set_header X-Request-ID \$request_id;
+      proxy_set_header Forwarded "for=\$remote_addr;proto=\$scheme;host=\\"\$http_host\\"";
       add_header X-Request-ID \$request_id;
     }
     location = /ok { default_type text/plain; return 200 "ok\n"; }
@@ -196,6 +198,8 @@ frontend fe
   http-request return status 200 content-type text/plain string "ok\n" if { path /ok }
   http-request set-header X-Forwarded-Proto http if !{ ssl_fc }
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  http-request set-header Forwarded "for=%[src];proto=http;host=\\"%[req.hdr(host)]\\"" if !{ ssl_fc }
+  http-request set-header Forwarded "for=%[src];proto=https;host=\\"%[req.hdr(host)]\\"" if { ssl_fc }
   http-response set-header X-Request-ID %[unique-id]
   default_backend app
 backend app
