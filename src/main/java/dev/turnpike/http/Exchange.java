@@ -50,7 +50,7 @@ public final class Exchange {
     private final RequestTarget target;
     private final String host;
     private final String scheme;
-    private final InetSocketAddress remoteAddress;
+    private final ClientPeer peer;
     private InetAddress clientAddress;
     private final InetSocketAddress localAddress;
     private final String requestId;
@@ -77,14 +77,14 @@ public final class Exchange {
     private Runnable abortListener;
 
     public Exchange(ExchangeTransport transport, HttpServices services, HttpRequest request, RequestTarget target,
-                    String host, String scheme, InetSocketAddress remoteAddress, InetSocketAddress localAddress) {
+                    String host, String scheme, ClientPeer peer, InetSocketAddress localAddress) {
         this.transport = transport;
         this.services = services;
         this.request = request;
         this.target = target;
         this.host = host;
         this.scheme = scheme;
-        this.remoteAddress = remoteAddress;
+        this.peer = peer;
         this.localAddress = localAddress;
         this.head = request.method() == HttpMethod.HEAD;
         this.tls = HTTPS.equals(scheme) ? TlsInfo.of(transport.channel()) : null;
@@ -138,7 +138,12 @@ public final class Exchange {
     }
 
     public InetSocketAddress remoteAddress() {
-        return remoteAddress;
+        return peer.address();
+    }
+
+    /** The connection's client, with what proxied requests say about it formatted once per connection. */
+    public ClientPeer peer() {
+        return peer;
     }
 
     /**
@@ -147,7 +152,7 @@ public final class Exchange {
      */
     public InetAddress clientAddress() {
         if (clientAddress == null) {
-            clientAddress = services.clientAddress(remoteAddress.getAddress(), request.headers());
+            clientAddress = services.clientAddress(peer.address().getAddress(), request.headers());
         }
         return clientAddress;
     }
@@ -570,7 +575,7 @@ public final class Exchange {
         // The wall-clock start, derived when logged rather than read for every request.
         long startMillis = System.currentTimeMillis() - java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(duration);
         return new AccessLogEntry(startMillis, duration,
-                remoteAddress.getAddress().getHostAddress(), request.method().name(), request.uri(),
+                peer.address().getAddress().getHostAddress(), request.method().name(), request.uri(),
                 transport.protocol(), status, bytesSent, h.get(HttpHeaderNames.REFERER),
                 h.get(HttpHeaderNames.USER_AGENT), host, requestId, routeName, upstreamAddress);
     }

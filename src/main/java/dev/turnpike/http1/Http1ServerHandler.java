@@ -2,6 +2,7 @@ package dev.turnpike.http1;
 
 import dev.turnpike.config.ListenerConfig;
 import dev.turnpike.http.BodySink;
+import dev.turnpike.http.ClientPeer;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.http.ExchangeTransport;
 import dev.turnpike.http.HttpServices;
@@ -146,6 +147,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     private long deadline;
     private boolean armed;
     private ScheduledFuture<?> timer;
+    private ClientPeer peer;
 
     public Http1ServerHandler(Supplier<HttpServices> services, StrictHttp1RequestDecoder decoder,
                               Http1ResponseEncoder encoder, ListenerConfig listener, String scheme, boolean zeroCopy) {
@@ -470,8 +472,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         String authority = target != null && target.authority() != null
                 ? target.authority() : req.headers().get(HttpHeaderNames.HOST);
         Exchange ex = new Exchange(this, svc, req, target != null ? target : new RequestTarget("/", null, null),
-                RequestTarget.hostOf(authority), scheme, (InetSocketAddress) ctx.channel().remoteAddress(),
-                (InetSocketAddress) ctx.channel().localAddress());
+                RequestTarget.hostOf(authority), scheme, peer(), (InetSocketAddress) ctx.channel().localAddress());
         current = ex;
         svc.tracker().started(ex);
         try {
@@ -823,6 +824,14 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
         return ctx.channel();
     }
 
+    /** The client of this connection: one for all its requests. */
+    private ClientPeer peer() {
+        if (peer == null) {
+            peer = new ClientPeer((InetSocketAddress) ctx.channel().remoteAddress());
+        }
+        return peer;
+    }
+
     /** An HTTP/1.1 request that asks to switch protocols (RFC 9110 section 7.8: Upgrade, listed in Connection). */
     private static boolean asksToSwitch(HttpRequest req) {
         HttpHeaders h = req.headers();
@@ -1040,6 +1049,5 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             case PROCESSING -> { }
         }
     }
-
 
 }

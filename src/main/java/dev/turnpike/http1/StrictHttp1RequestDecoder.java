@@ -1,6 +1,7 @@
 package dev.turnpike.http1;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -14,6 +15,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import io.netty.util.ByteProcessor;
 
 import java.nio.charset.StandardCharsets;
@@ -438,7 +440,9 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
             }
         }
 
-        final String name = in.toString(start, nameLen, StandardCharsets.US_ASCII);
+        // An AsciiString, as Netty's decoders name fields: its hash is kept, so copying the field into the
+        // upstream request or looking it up costs no rehash, and the head writers copy its bytes at once.
+        final AsciiString name = new AsciiString(ByteBufUtil.getBytes(in, start, nameLen), false);
         final String value = valueLen == 0 ? "" : in.toString(vs, valueLen, StandardCharsets.ISO_8859_1);
         if (trailer) {
             HttpHeaders t = trailers;

@@ -1,6 +1,7 @@
 package dev.turnpike.http2;
 
 import dev.turnpike.config.ListenerConfig;
+import dev.turnpike.http.ClientPeer;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.metrics.ListenerMetrics;
 import io.netty.channel.ChannelDuplexHandler;
@@ -56,6 +57,7 @@ public final class Http2ServerConnection extends ChannelDuplexHandler implements
     private long idleSince;
     private ScheduledFuture<?> timer;
     private boolean closing;
+    private ClientPeer peer;
 
     Http2ServerConnection(Http2FrameCodec codec, ListenerConfig listener) {
         this.codec = codec;
@@ -64,6 +66,14 @@ public final class Http2ServerConnection extends ChannelDuplexHandler implements
         this.idleNanos = listener.timeouts().keepAlive().toNanos();
         this.streamTimers = new StreamTimers(Math.min(listener.http2().flowControlTimeout().toNanos(),
                 listener.timeouts().requestBody().toNanos()));
+    }
+
+    /** The client of this connection, whose socket is {@code channel}: one for all its streams. */
+    ClientPeer peer(io.netty.channel.Channel channel) {
+        if (peer == null) {
+            peer = new ClientPeer((java.net.InetSocketAddress) channel.remoteAddress());
+        }
+        return peer;
     }
 
     StreamTimers streamTimers() {

@@ -1,5 +1,6 @@
 package dev.turnpike.proxy;
 
+import dev.turnpike.http.ClientPeer;
 import dev.turnpike.http.Exchange;
 import dev.turnpike.http.HttpServices;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
@@ -10,9 +11,7 @@ import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.AsciiString;
-import io.netty.util.NetUtil;
 
-import java.net.InetAddress;
 import java.util.Iterator;
 import java.util.Map;
 
@@ -43,55 +42,150 @@ final class ProxyHeaders {
         this.setNames = new AsciiString[setHeaders.size()];
         this.setValues = new AsciiString[setHeaders.size()];
         int i = 0;
-        for (Map.Entry<String, String> e : setHeaders.entrySet()) {
+        for (Map.Entry<String, String> e : setHeaders.entrySet()) { // names are unique (checked by the config)
             setNames[i] = AsciiString.cached(e.getKey().toLowerCase(java.util.Locale.ROOT));
             setValues[i] = e.getValue().isEmpty() ? null : new AsciiString(e.getValue());
             i++;
         }
     }
 
-    /** The headers of the request sent upstream for {@code ex}. */
+    // What a field name is to the proxy; OTHER fields pass as they are.
+    private static final int OTHER = 0;
+    private static final int CONNECTION = 1;
+    private static final int KEEP_ALIVE_FIELD = 2;
+    private static final int PROXY_CONNECTION_FIELD = 3;
+    private static final int TE = 4;
+    private static final int TRANSFER_ENCODING = 5;
+    private static final int UPGRADE = 6;
+    private static final int PROXY_AUTHORIZATION = 7;
+    private static final int EXPECT = 8;
+    private static final int HOST = 9;
+    private static final int XFF = 10;
+    private static final int XFP = 11;
+    private static final int XFH = 12;
+    private static final int FORWARDED_FIELD = 13;
+    private static final AsciiString[] NAMES = {null, HttpHeaderNames.CONNECTION, KEEP_ALIVE, PROXY_CONNECTION,
+        HttpHeaderNames.TE, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE,
+        HttpHeaderNames.PROXY_AUTHORIZATION, HttpHeaderNames.EXPECT, HttpHeaderNames.HOST, X_FORWARDED_FOR,
+        X_FORWARDED_PROTO, X_FORWARDED_HOST, FORWARDED};
+
+    /** The kind of {@code name}, by its length first: one or two comparisons for any field. */
+    private static int kindOf(CharSequence name) {
+        return switch (name.length()) {
+            case 2 -> is(name, TE);
+            case 4 -> is(name, HOST);
+            case 6 -> is(name, EXPECT);
+            case 7 -> is(name, UPGRADE);
+            case 9 -> is(name, FORWARDED_FIELD);
+            case 10 -> is(name, CONNECTION) | is(name, KEEP_ALIVE_FIELD);
+            case 15 -> is(name, XFF);
+            case 16 -> is(name, PROXY_CONNECTION_FIELD) | is(name, XFH);
+            case 17 -> is(name, TRANSFER_ENCODING) | is(name, XFP);
+            case 19 -> is(name, PROXY_AUTHORIZATION);
+            default -> OTHER;
+        };
+    }
+
+    private static int is(CharSequence name, int kind) {
+        return AsciiString.contentEqualsIgnoreCase(name, NAMES[kind]) ? kind : OTHER;
+    }
+
+    /**
+     * The headers of the request sent upstream for {@code ex}: the client's fields in their order, less the
+     * hop-by-hop ones, credentials for a proxy and the fields Turnpike writes itself, which follow them. One pass
+     * over the client's fields.
+     */
     HttpHeaders requestHeaders(Exchange ex) {
         HttpRequest in = ex.request();
         HttpHeaders src = in.headers();
+        ClientPeer peer = ex.peer();
+        boolean trusted = ex.services().isTrustedProxy(peer.address().getAddress());
+        java.util.List<String> named = src.contains(HttpHeaderNames.CONNECTION) ? connectionTokens(src) : null;
+
         HttpHeaders h = HEADERS.newHeaders();
-        h.set(src);
-        removeHopByHop(h, src);
-        h.remove(HttpHeaderNames.PROXY_AUTHORIZATION);
-        // Turnpike answers 100-continue itself when the body is first read, so the upstream must not wait for it.
-        h.remove(HttpHeaderNames.EXPECT);
-        if (containsToken(src, HttpHeaderNames.TE, TRAILERS)) {
-            h.set(HttpHeaderNames.TE, TRAILERS);
-        }
-        if (HttpUtil.isTransferEncodingChunked(in)) {
-            h.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        String clientHost = null;
+        String xff = null;           // what a trusted proxy forwarded, all fields joined
+        String fwd = null;
+        boolean trailers = false;    // the client accepts trailers (TE: trailers), which gRPC needs end to end
+        boolean framed = false;      // Transfer-Encoding is redone for the upstream
+        boolean protoKept = false;   // a trusted proxy's X-Forwarded-Proto stays
+        boolean hostKept = false;
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = src.iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> e = it.next();
+            CharSequence name = e.getKey();
+            switch (kindOf(name)) {
+                case HOST -> {
+                    if (clientHost == null) {
+                        clientHost = e.getValue().toString();
+                    }
+                    continue;
+                }
+                case XFF -> {
+                    if (trusted) {
+                        xff = xff == null ? e.getValue().toString() : xff + ", " + e.getValue();
+                    }
+                    continue;
+                }
+                case FORWARDED_FIELD -> {
+                    if (trusted) {
+                        fwd = fwd == null ? e.getValue().toString() : fwd + ", " + e.getValue();
+                    }
+                    continue;
+                }
+                case TE -> {
+                    trailers |= hasToken(e.getValue(), TRAILERS);
+                    continue;
+                }
+                case TRANSFER_ENCODING -> {
+                    framed = true;
+                    continue;
+                }
+                // Turnpike answers 100-continue itself when the body is first read: the upstream must not wait.
+                case CONNECTION, KEEP_ALIVE_FIELD, PROXY_CONNECTION_FIELD, UPGRADE, PROXY_AUTHORIZATION, EXPECT -> {
+                    continue;
+                }
+                case XFP -> {
+                    if (!trusted) {
+                        continue;
+                    }
+                    protoKept = true;
+                }
+                case XFH -> {
+                    if (!trusted) {
+                        continue;
+                    }
+                    hostKept = true;
+                }
+                default -> { }
+            }
+            if (named != null && isNamed(named, name)) {
+                continue;
+            }
+            h.add(name, e.getValue());
         }
 
-        String clientHost = src.get(HttpHeaderNames.HOST);
+        if (trailers) {
+            h.add(HttpHeaderNames.TE, TRAILERS);
+        }
+        if (framed && HttpUtil.isTransferEncodingChunked(in)) {
+            h.add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
         if (clientHost == null && !ex.host().isEmpty()) {
             clientHost = ex.host();
         }
-        h.set(HttpHeaderNames.HOST, preserveHost && clientHost != null ? clientHost : upstreamHost);
-
-        InetAddress peer = ex.remoteAddress().getAddress();
-        String peerText = NetUtil.toAddressString(peer);
-        boolean trusted = ex.services().isTrustedProxy(peer);
-        String xff = trusted ? joined(src, X_FORWARDED_FOR) : null;
-        h.set(X_FORWARDED_FOR, xff == null ? peerText : xff + ", " + peerText);
-        if (!trusted || !src.contains(X_FORWARDED_PROTO)) {
-            h.set(X_FORWARDED_PROTO, ex.scheme());
+        h.add(HttpHeaderNames.HOST, preserveHost && clientHost != null ? clientHost : upstreamHost);
+        String peerText = peer.addressText();
+        h.add(X_FORWARDED_FOR, xff == null ? peerText : xff + ", " + peerText);
+        if (!protoKept) {
+            h.add(X_FORWARDED_PROTO, ex.scheme());
         }
-        if (!trusted || !src.contains(X_FORWARDED_HOST)) {
-            if (clientHost != null) {
-                h.set(X_FORWARDED_HOST, clientHost);
-            } else {
-                h.remove(X_FORWARDED_HOST);
-            }
+        if (!hostKept && clientHost != null) {
+            h.add(X_FORWARDED_HOST, clientHost);
         }
-        String element = forwardedElement(peer, peerText, ex.scheme(), clientHost);
-        String fwd = trusted ? joined(src, FORWARDED) : null;
-        h.set(FORWARDED, fwd == null ? element : fwd + ", " + element);
+        String element = peer.forwardedElement(ex.scheme(), clientHost);
+        h.add(FORWARDED, fwd == null ? element : fwd + ", " + element);
 
+        // Configurable names may be any of the above: each replaces what came before it.
         h.set(ex.services().requestIdHeader(), ex.requestId());
         clientCertificate(ex, h);
         for (int i = 0; i < setNames.length; i++) {
@@ -102,6 +196,15 @@ final class ProxyHeaders {
             }
         }
         return h;
+    }
+
+    private static boolean isNamed(java.util.List<String> named, CharSequence name) {
+        for (int i = 0; i < named.size(); i++) {
+            if (AsciiString.contentEqualsIgnoreCase(name, named.get(i))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -122,37 +225,14 @@ final class ProxyHeaders {
         }
     }
 
-    /** Removes the hop-by-hop headers of a response before it goes to the client; framing is redone there. */
-    static void cleanResponse(HttpHeaders h) {
-        removeHopByHop(h, h);
-    }
-
     /**
-     * Removes from {@code h} the hop-by-hop fields (RFC 9110 §7.6.1) of the message whose headers are
-     * {@code src}: Connection and every field it names, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding and
-     * Upgrade. Content-Length and Host are never removed because Connection names them.
+     * Removes the hop-by-hop fields (RFC 9110 section 7.6.1) of a response before it goes to the client, where
+     * framing is redone: Connection and every field it names, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding
+     * and Upgrade. A lookup per name costs less here than a pass over all fields.
      */
-    static void removeHopByHop(HttpHeaders h, HttpHeaders src) {
-        if (src.contains(HttpHeaderNames.CONNECTION)) {
-            java.util.List<String> named = null;
-            Iterator<? extends CharSequence> it = src.valueCharSequenceIterator(HttpHeaderNames.CONNECTION);
-            while (it.hasNext()) {
-                CharSequence v = it.next();
-                int start = 0;
-                int len = v.length();
-                while (start < len) {
-                    int comma = indexOf(v, ',', start);
-                    int end = comma < 0 ? len : comma;
-                    String token = trim(v, start, end);
-                    if (!token.isEmpty() && !isProtected(token)) {
-                        if (named == null) {
-                            named = new java.util.ArrayList<>(4);
-                        }
-                        named.add(token);
-                    }
-                    start = end + 1;
-                }
-            }
+    static void cleanResponse(HttpHeaders h) {
+        if (h.contains(HttpHeaderNames.CONNECTION)) {
+            java.util.List<String> named = connectionTokens(h);
             if (named != null) {
                 for (String n : named) {
                     h.remove(n);
@@ -165,6 +245,33 @@ final class ProxyHeaders {
         h.remove(HttpHeaderNames.TE);
         h.remove(HttpHeaderNames.TRANSFER_ENCODING);
         h.remove(HttpHeaderNames.UPGRADE);
+    }
+
+    /**
+     * The fields that the Connection fields of {@code src} name (RFC 9110 section 7.6.1), or null when none:
+     * Content-Length and Host are never among them, nor the connection options close and keep-alive.
+     */
+    private static java.util.List<String> connectionTokens(HttpHeaders src) {
+        java.util.List<String> named = null;
+        Iterator<? extends CharSequence> it = src.valueCharSequenceIterator(HttpHeaderNames.CONNECTION);
+        while (it.hasNext()) {
+            CharSequence v = it.next();
+            int start = 0;
+            int len = v.length();
+            while (start < len) {
+                int comma = indexOf(v, ',', start);
+                int end = comma < 0 ? len : comma;
+                String token = trim(v, start, end);
+                if (!token.isEmpty() && !isProtected(token)) {
+                    if (named == null) {
+                        named = new java.util.ArrayList<>(4);
+                    }
+                    named.add(token);
+                }
+                start = end + 1;
+            }
+        }
+        return named;
     }
 
     private static boolean isProtected(String token) {
@@ -193,73 +300,19 @@ final class ProxyHeaders {
         return s.subSequence(start, end).toString();
     }
 
-    static boolean containsToken(HttpHeaders h, CharSequence name, AsciiString token) {
-        Iterator<? extends CharSequence> it = h.valueCharSequenceIterator(name);
-        while (it.hasNext()) {
-            CharSequence v = it.next();
-            int start = 0;
-            while (start < v.length()) {
-                int comma = indexOf(v, ',', start);
-                int end = comma < 0 ? v.length() : comma;
-                int semi = indexOf(v, ';', start);
-                int tokenEnd = semi >= 0 && semi < end ? semi : end;
-                if (token.contentEqualsIgnoreCase(trim(v, start, tokenEnd))) {
-                    return true;
-                }
-                start = end + 1;
+    /** Whether the list {@code v} holds {@code token} (parameters after ';' ignored). */
+    private static boolean hasToken(CharSequence v, AsciiString token) {
+        int start = 0;
+        while (start < v.length()) {
+            int comma = indexOf(v, ',', start);
+            int end = comma < 0 ? v.length() : comma;
+            int semi = indexOf(v, ';', start);
+            int tokenEnd = semi >= 0 && semi < end ? semi : end;
+            if (token.contentEqualsIgnoreCase(trim(v, start, tokenEnd))) {
+                return true;
             }
+            start = end + 1;
         }
         return false;
-    }
-
-    /** All values of {@code name} as one comma-separated list, or null when absent. */
-    private static String joined(HttpHeaders h, CharSequence name) {
-        java.util.List<String> values = h.getAll(name); // in received order, unlike the value iterators
-        return switch (values.size()) {
-            case 0 -> null;
-            case 1 -> values.get(0);
-            default -> String.join(", ", values);
-        };
-    }
-
-    /** One RFC 7239 element: {@code for=…;proto=…;host=…}, with IPv6 nodes bracketed and quoted. */
-    static String forwardedElement(InetAddress peer, String peerText, String proto, String host) {
-        StringBuilder sb = new StringBuilder(48).append("for=");
-        if (peer instanceof java.net.Inet6Address) {
-            sb.append("\"[").append(peerText).append("]\"");
-        } else {
-            sb.append(peerText);
-        }
-        sb.append(";proto=").append(proto);
-        if (host != null && !host.isEmpty()) {
-            sb.append(";host=");
-            appendValue(sb, host);
-        }
-        return sb.toString();
-    }
-
-    private static void appendValue(StringBuilder sb, String v) {
-        boolean token = true;
-        for (int i = 0; i < v.length() && token; i++) {
-            token = isTokenChar(v.charAt(i));
-        }
-        if (token) {
-            sb.append(v);
-            return;
-        }
-        sb.append('"');
-        for (int i = 0; i < v.length(); i++) {
-            char c = v.charAt(i);
-            if (c == '"' || c == '\\') {
-                sb.append('\\');
-            }
-            sb.append(c);
-        }
-        sb.append('"');
-    }
-
-    private static boolean isTokenChar(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
     }
 }

@@ -302,12 +302,43 @@ class ProxyHandlerTest {
     }
 
     @Test
+    void eachRequestOnAKeepAliveConnectionIsForwardedWithItsOwnHost() throws Exception {
+        // The Forwarded element is formatted once per connection and host: a new host must not get the old one.
+        TestUpstream up = upstream(ProxyHandlerTest::echo);
+        TestServer s = turnpike("\"" + up.url() + "\"");
+        RawClient c = client(s);
+        for (String host : List.of("a.example.test", "a.example.test", "b.example.test:8443", "a.example.test")) {
+            assertThat(c.send("GET /api/x HTTP/1.1\r\nHost: " + host + "\r\n\r\n").read().status).isEqualTo(200);
+            TestUpstream.Request req = up.nextRequest();
+            String quoted = host.contains(":") ? "\"" + host + "\"" : host;
+            assertThat(req.headers("Forwarded")).containsExactly("for=127.0.0.1;proto=http;host=" + quoted);
+            assertThat(req.headers("X-Forwarded-Host")).containsExactly(host);
+            assertThat(req.headers("X-Forwarded-For")).containsExactly("127.0.0.1");
+        }
+        assertThat(up.connections.get()).isEqualTo(1);
+    }
+
+    @Test
+    void aTrustedProxysForwardingFieldNamedInConnectionIsNotForwarded() throws Exception {
+        // Connection names hop-by-hop fields (RFC 9110 section 7.6.1), whatever else they are: a trusted proxy's
+        // X-Forwarded-Proto listed there is its own hop's, not to be kept nor replaced.
+        TestUpstream up = upstream(ProxyHandlerTest::echo);
+        TestServer s = turnpike("\"" + up.url() + "\"", ", trusted_proxies: [\"127.0.0.0/8\"]");
+        client(s).send("GET /api/x HTTP/1.1\r\nHost: example.test\r\nConnection: X-Forwarded-Proto\r\n"
+                + "X-Forwarded-Proto: https\r\nX-Forwarded-Host: www.example.test\r\nX-Other: 1\r\n\r\n").read();
+        TestUpstream.Request req = up.nextRequest();
+        assertThat(req.header("X-Forwarded-Proto")).isNull();
+        assertThat(req.headers("X-Forwarded-Host")).containsExactly("www.example.test");
+        assertThat(req.headers("X-Other")).containsExactly("1");
+    }
+
+    @Test
     void forwardedElementBracketsAndQuotesIpv6() throws Exception {
         InetAddress v6 = InetAddress.getByName("2001:db8:0:0:0:0:0:1");
-        assertThat(ProxyHeaders.forwardedElement(v6, "2001:db8::1", "http", "[2001:db8::2]:8443"))
+        assertThat(dev.turnpike.http.ClientPeer.forwardedElement(v6, "2001:db8::1", "http", "[2001:db8::2]:8443"))
                 .isEqualTo("for=\"[2001:db8::1]\";proto=http;host=\"[2001:db8::2]:8443\"");
         InetAddress v4 = InetAddress.getByName("192.0.2.60");
-        assertThat(ProxyHeaders.forwardedElement(v4, "192.0.2.60", "https", null))
+        assertThat(dev.turnpike.http.ClientPeer.forwardedElement(v4, "192.0.2.60", "https", null))
                 .isEqualTo("for=192.0.2.60;proto=https");
     }
 
