@@ -4,6 +4,7 @@ import dev.turnpike.accesslog.AccessLogEntry;
 import dev.turnpike.config.ErrorPages;
 import dev.turnpike.metrics.ListenerMetrics;
 import dev.turnpike.metrics.RouteMeter;
+import dev.turnpike.server.LoopClock;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufHolder;
@@ -54,7 +55,7 @@ public final class Exchange {
     private InetAddress clientAddress;
     private final InetSocketAddress localAddress;
     private final String requestId;
-    private final long startNanos = System.nanoTime();
+    private final long startNanos = LoopClock.nanoTime();
     private final boolean head;
     private final TlsInfo tls;
 
@@ -534,7 +535,7 @@ public final class Exchange {
      * {@link ListenerMetrics#requestBodyBytes}.)
      */
     private void recordMetrics(ListenerMetrics listener) {
-        listener.ended(meter, upstreamCluster, status, System.nanoTime() - startNanos, bytesSent);
+        listener.ended(meter, upstreamCluster, status, LoopClock.nanoTime() - startNanos, bytesSent);
     }
 
     /**
@@ -571,7 +572,7 @@ public final class Exchange {
 
     public AccessLogEntry toAccessLogEntry() {
         HttpHeaders h = request.headers();
-        long duration = System.nanoTime() - startNanos;
+        long duration = LoopClock.nanoTime() - startNanos;
         // The wall-clock start, derived when logged rather than read for every request.
         long startMillis = System.currentTimeMillis() - java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(duration);
         return new AccessLogEntry(startMillis, duration,

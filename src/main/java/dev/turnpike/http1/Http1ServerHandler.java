@@ -11,6 +11,7 @@ import dev.turnpike.http.RequestIds;
 import dev.turnpike.http.RequestTarget;
 import dev.turnpike.accesslog.AccessLogEntry;
 import dev.turnpike.metrics.ListenerMetrics;
+import dev.turnpike.server.LoopClock;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -989,7 +990,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     private void arm(Phase p, long timeoutNanos) {
         phase = p;
-        deadline = System.nanoTime() + timeoutNanos;
+        deadline = LoopClock.nanoTime() + timeoutNanos;
         armed = true;
         if (timer == null) {
             schedule(timeoutNanos);
@@ -1002,7 +1003,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
 
     private void touchBodyTimer() {
         if (phase == Phase.BODY) {
-            deadline = System.nanoTime() + bodyTimeoutNanos;
+            deadline = LoopClock.nanoTime() + bodyTimeoutNanos;
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.turnpike.http1;
 
+import dev.turnpike.server.LoopClock;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -182,6 +183,17 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
         held = false;
         ByteBuf buffered = internalBuffer();
         return buffered != null && buffered.isReadable();
+    }
+
+    /** A read and every request it completes, handled to the end, share one reading of the clock. */
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        LoopClock clock = LoopClock.callback();
+        try {
+            super.channelRead(ctx, msg);
+        } finally {
+            clock.end();
+        }
     }
 
     @Override

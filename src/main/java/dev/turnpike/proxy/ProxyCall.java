@@ -6,6 +6,7 @@ import dev.turnpike.grpc.GrpcStatus;
 import dev.turnpike.grpc.GrpcWebCall;
 import dev.turnpike.http.BodySink;
 import dev.turnpike.http.Exchange;
+import dev.turnpike.server.LoopClock;
 import dev.turnpike.upstream.ClusterLimitException;
 import dev.turnpike.upstream.ConnectionPool;
 import dev.turnpike.upstream.PoolExhaustedException;
@@ -277,7 +278,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             if (deadline >= 0 && (bound == 0 || deadline < bound)) {
                 bound = Math.max(1, deadline);
                 deadlineIsCall = true;
-                callDeadlineAt = System.nanoTime() + bound;
+                callDeadlineAt = LoopClock.nanoTime() + bound;
             }
         }
         if (bound > 0) {
@@ -317,7 +318,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         attemptIsRetry = isRetry;
         headAt = 0;
         status = 0;
-        attemptStart = System.nanoTime();
+        attemptStart = LoopClock.nanoTime();
         cluster.onAttemptStart(e);
         UpstreamConnection c = pool.pollIdle();
         if (c != null) {
@@ -334,7 +335,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
             return;
         }
         endpoint = null;
-        long end = headAt != 0 ? headAt : System.nanoTime();
+        long end = headAt != 0 ? headAt : LoopClock.nanoTime();
         cluster.onAttemptResult(e, outcome, end - attemptStart);
         if (attemptIsRetry) {
             attemptIsRetry = false;
@@ -779,7 +780,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         skippingInterim = false; // over HTTP/2 an interim response has no end of its own
         headReceived = true;
-        headAt = System.nanoTime();
+        headAt = LoopClock.nanoTime();
         status = code;
         if (cluster != null && code >= 500) {
             endAttempt(Outcome.HTTP_5XX);
@@ -851,7 +852,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
         }
         headReceived = true;
         anyResponse = true;
-        headAt = System.nanoTime();
+        headAt = LoopClock.nanoTime();
         status = 101;
         cancelTimer();
         FullHttpResponse out = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS,
@@ -1116,7 +1117,7 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
     private void moveDeadline(long timeoutNanos) {
         UpstreamConnection c = conn;
         if (c != null) {
-            c.deadline(System.nanoTime() + timeoutNanos);
+            c.deadline(LoopClock.nanoTime() + timeoutNanos);
         }
     }
 

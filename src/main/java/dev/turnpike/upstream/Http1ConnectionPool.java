@@ -1,5 +1,6 @@
 package dev.turnpike.upstream;
 
+import dev.turnpike.server.LoopClock;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
@@ -113,7 +114,7 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
     /** The most recently released live idle connection, or null when there is none. */
     @Override
     public UpstreamConnection pollIdle() {
-        long now = System.nanoTime();
+        long now = LoopClock.nanoTime();
         UpstreamConnection c;
         while ((c = idle.pollFirst()) != null) {
             if (c.channel().isActive() && now - c.idleSince < idleExpiryNanos && !tooOld(c, now)) {
@@ -192,7 +193,7 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
                 }
                 open++;
                 c.limiterSlot = pending.limitsConnections();
-                c.createdAt = System.nanoTime();
+                c.createdAt = LoopClock.nanoTime();
                 if (tls == null) {
                     callback.connected(c);
                     return;
@@ -222,7 +223,7 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
         c.reused = true;
         if (!reusable || closed || maxIdle == 0 || !ch.isActive()
                 || (maxRequestsPerConnection > 0 && c.uses >= maxRequestsPerConnection)
-                || tooOld(c, System.nanoTime())) {
+                || tooOld(c, LoopClock.nanoTime())) {
             ch.close();
             return;
         }
@@ -233,11 +234,11 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
         ConnectCallback waiting = pending.poll();
         if (waiting != null) {
             // Someone waits for a connection: it gets this one rather than the idle list.
-            c.idleSince = System.nanoTime();
+            c.idleSince = LoopClock.nanoTime();
             waiting.connected(c);
             return;
         }
-        c.idleSince = System.nanoTime();
+        c.idleSince = LoopClock.nanoTime();
         idle.addFirst(c);
         if (idle.size() > maxIdle) {
             idle.pollLast().channel().close();
@@ -267,7 +268,7 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
 
     private void sweep() {
         sweep = null;
-        long now = System.nanoTime();
+        long now = LoopClock.nanoTime();
         UpstreamConnection oldest;
         while ((oldest = idle.peekLast()) != null && now - oldest.idleSince >= idleExpiryNanos) {
             idle.pollLast();

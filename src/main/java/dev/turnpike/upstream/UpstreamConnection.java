@@ -1,5 +1,6 @@
 package dev.turnpike.upstream;
 
+import dev.turnpike.server.LoopClock;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -117,7 +118,7 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
 
     private void schedule(long at) {
         timerAt = at;
-        timer = channel.eventLoop().schedule(timerTask, at - System.nanoTime(), TimeUnit.NANOSECONDS);
+        timer = channel.eventLoop().schedule(timerTask, at - LoopClock.nanoTime(), TimeUnit.NANOSECONDS);
     }
 
     private void onTimer() {
@@ -166,7 +167,12 @@ public final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         Listener l = listener;
         if (l != null) {
-            l.onMessage(msg);
+            LoopClock clock = LoopClock.callback();
+            try {
+                l.onMessage(msg);
+            } finally {
+                clock.end();
+            }
         } else {
             // Unsolicited data on an idle connection: it cannot be trusted for the next request.
             ReferenceCountUtil.release(msg);
