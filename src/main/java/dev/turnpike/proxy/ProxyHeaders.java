@@ -256,6 +256,9 @@ final class ProxyHeaders {
         Iterator<? extends CharSequence> it = src.valueCharSequenceIterator(HttpHeaderNames.CONNECTION);
         while (it.hasNext()) {
             CharSequence v = it.next();
+            if (isConnectionOption(v)) {
+                continue; // the usual value, a lone close or keep-alive, names no field
+            }
             int start = 0;
             int len = v.length();
             while (start < len) {
@@ -272,6 +275,10 @@ final class ProxyHeaders {
             }
         }
         return named;
+    }
+
+    private static boolean isConnectionOption(CharSequence v) {
+        return HttpHeaderValues.KEEP_ALIVE.contentEqualsIgnoreCase(v) || HttpHeaderValues.CLOSE.contentEqualsIgnoreCase(v);
     }
 
     private static boolean isProtected(String token) {
