@@ -140,7 +140,8 @@ final class ProxyHeaders {
                     framed = true;
                     continue;
                 }
-                // Turnpike answers 100-continue itself when the body is first read: the upstream must not wait.
+                // Hop-by-hop fields and credentials for a proxy stop here. So does Expect: Turnpike answers
+                // 100-continue itself when the body is first read, and the upstream must not wait for it.
                 case CONNECTION, KEEP_ALIVE_FIELD, PROXY_CONNECTION_FIELD, UPGRADE, PROXY_AUTHORIZATION, EXPECT -> {
                     continue;
                 }
