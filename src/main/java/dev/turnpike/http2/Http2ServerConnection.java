@@ -68,10 +68,10 @@ public final class Http2ServerConnection extends ChannelDuplexHandler implements
                 listener.timeouts().requestBody().toNanos()));
     }
 
-    /** The client of this connection, whose socket is {@code channel}: one for all its streams. */
-    ClientPeer peer(io.netty.channel.Channel channel) {
+    /** The client of this connection: one for all its streams. */
+    ClientPeer peer() {
         if (peer == null) {
-            peer = new ClientPeer((java.net.InetSocketAddress) channel.remoteAddress());
+            peer = new ClientPeer((java.net.InetSocketAddress) ctx.channel().remoteAddress());
         }
         return peer;
     }

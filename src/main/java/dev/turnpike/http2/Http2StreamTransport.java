@@ -335,7 +335,7 @@ final class Http2StreamTransport extends ChannelInboundHandlerAdapter
         Channel parent = ctx.channel().parent();
         Exchange ex = new Exchange(this, svc, req, target != null ? target : new RequestTarget("/", null, null),
                 RequestTarget.hostOf(authority != null ? authority.toString() : req.headers().get(HttpHeaderNames.HOST)),
-                scheme, connection.peer(parent), (InetSocketAddress) parent.localAddress());
+                scheme, connection.peer(), (InetSocketAddress) parent.localAddress());
         current = ex;
         svc.tracker().started(ex);
         connection.started(this);
