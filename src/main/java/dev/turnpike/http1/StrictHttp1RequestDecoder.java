@@ -22,6 +22,8 @@ import io.netty.util.ByteProcessor;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
+import static dev.turnpike.http1.Http1Syntax.*;
+
 /**
  * Strict, streaming HTTP/1.x request decoder (RFC 9110 / RFC 9112 with hardened choices).
  *
@@ -45,22 +47,9 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
         void onRequestHeadStarted();
     }
 
-    private static final byte CR = '\r';
-    private static final byte LF = '\n';
-    private static final byte SP = ' ';
-    private static final byte HTAB = '\t';
-
     /** RFC 9112 section 2.2: empty lines tolerated before a request line. */
     private static final int MAX_LEADING_EMPTY_LINES = 4;
-    /** Maximum chunk line (chunk-size + chunk-ext, excluding CRLF). */
-    static final int MAX_CHUNK_LINE_LENGTH = 4096;
-    private static final int MAX_CHUNK_SIZE_DIGITS = 16;
-    private static final int MAX_CONTENT_LENGTH_DIGITS = 19;
     private static final int MAX_PORT_DIGITS = 5;
-
-    /** "HTTP/1.1" and "HTTP/1.0" as big-endian longs. */
-    private static final long HTTP_1_1_LONG = asciiLong("HTTP/1.1");
-    private static final long HTTP_1_0_LONG = asciiLong("HTTP/1.0");
 
     /**
      * Equivalent to {@code new DefaultHttpHeaders(false)} (which is deprecated in Netty 4.2): a
@@ -70,25 +59,18 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
     private static final HttpHeadersFactory NO_VALIDATION = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
     private static final byte[] HOST = ascii("host");
-    private static final byte[] CONTENT_LENGTH = ascii("content-length");
-    private static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
-    private static final byte[] CHUNKED = ascii("chunked");
 
     // Character classes (indexed by unsigned byte value).
-    private static final boolean[] TCHAR = new boolean[256];
     private static final boolean[] HEXDIG = new boolean[256];
     /** unreserved / sub-delims (reg-name without pct-encoded). */
     private static final boolean[] REG_NAME = new boolean[256];
 
     static {
         for (int c = '0'; c <= '9'; c++) {
-            TCHAR[c] = true;
             HEXDIG[c] = true;
             REG_NAME[c] = true;
         }
         for (int c = 'a'; c <= 'z'; c++) {
-            TCHAR[c] = true;
-            TCHAR[c - 32] = true;
             REG_NAME[c] = true;
             REG_NAME[c - 32] = true;
         }
@@ -96,20 +78,13 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
             HEXDIG[c] = true;
             HEXDIG[c - 32] = true;
         }
-        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-            TCHAR[c] = true;
-        }
         for (char c : "-._~!$&'()*+,;=".toCharArray()) {
             REG_NAME[c] = true;
         }
     }
 
-    /** Continues while the byte is a tchar. */
-    private static final ByteProcessor TCHAR_PROCESSOR = b -> TCHAR[b & 0xFF];
     /** Continues while the byte is allowed in a request-target: 0x21-0x7E except '#'. */
     private static final ByteProcessor TARGET_PROCESSOR = b -> b > 0x20 && b < 0x7F && b != '#';
-    /** Continues while the byte is allowed in a field value: VCHAR, SP, HTAB, obs-text. */
-    private static final ByteProcessor FIELD_VALUE_PROCESSOR = b -> b < 0 || (b >= 0x20 && b != 0x7F) || b == HTAB;
 
     private enum State {
         /** Before a request: skipping tolerated empty lines. */
@@ -570,27 +545,9 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
         if (end - r > MAX_CHUNK_LINE_LENGTH) {
             return fail(in, out, HttpResponseStatus.BAD_REQUEST, "chunk line too long");
         }
-        long size = 0;
-        int p = r;
-        while (p < end) {
-            int d = hexValue(in.getByte(p));
-            if (d < 0) {
-                break;
-            }
-            if (p - r == MAX_CHUNK_SIZE_DIGITS) {
-                return fail(in, out, HttpResponseStatus.BAD_REQUEST, "chunk size too long");
-            }
-            size = (size << 4) | d;
-            p++;
-        }
-        if (p == r) {
-            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "invalid chunk size");
-        }
+        final long size = parseChunkLine(in, r, end);
         if (size < 0) {
-            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "chunk size too large");
-        }
-        if (p < end && !isValidChunkExtensions(in, p, end)) {
-            return fail(in, out, HttpResponseStatus.BAD_REQUEST, "invalid chunk extension");
+            return fail(in, out, HttpResponseStatus.BAD_REQUEST, chunkLineProblem(size));
         }
         in.readerIndex(lf + 1);
         scanned = 0;
@@ -746,20 +703,6 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
     private static boolean equalsExact(ByteBuf in, int start, String s) {
         for (int i = 0; i < s.length(); i++) {
             if (in.getByte(start + i) != s.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** Case-insensitive comparison against a lowercase ASCII constant of the same length. */
-    private static boolean equalsIgnoreCase(ByteBuf in, int start, byte[] lower) {
-        for (int i = 0; i < lower.length; i++) {
-            int b = in.getByte(start + i);
-            if (b >= 'A' && b <= 'Z') {
-                b += 32;
-            }
-            if (b != lower[i]) {
                 return false;
             }
         }
@@ -974,142 +917,5 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
             }
         }
         return p == end;
-    }
-
-    /** Returns the value of 1*19DIGIT that fits in a long, or -1. */
-    private static long parseContentLength(ByteBuf in, int start, int len) {
-        if (len < 1 || len > MAX_CONTENT_LENGTH_DIGITS) {
-            return -1;
-        }
-        long v = 0;
-        for (int i = start, end = start + len; i < end; i++) {
-            final byte b = in.getByte(i);
-            if (!isDigit(b)) {
-                return -1;
-            }
-            final int d = b - '0';
-            if (v > (Long.MAX_VALUE - d) / 10) {
-                return -1;
-            }
-            v = v * 10 + d;
-        }
-        return v;
-    }
-
-    /**
-     * chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ( token / quoted-string ) ] ) over [p, end),
-     * with no trailing whitespace.
-     */
-    private static boolean isValidChunkExtensions(ByteBuf in, int p, int end) {
-        while (p < end) {
-            p = skipOws(in, p, end);
-            if (p >= end || in.getByte(p) != ';') {
-                return false;
-            }
-            p = skipOws(in, p + 1, end);
-            final int nameStart = p;
-            while (p < end && TCHAR[in.getByte(p) & 0xFF]) {
-                p++;
-            }
-            if (p == nameStart) {
-                return false;
-            }
-            final int q = skipOws(in, p, end);
-            if (q < end && in.getByte(q) == '=') {
-                p = skipOws(in, q + 1, end);
-                if (p >= end) {
-                    return false;
-                }
-                if (in.getByte(p) == '"') {
-                    p = endOfQuotedString(in, p, end);
-                    if (p < 0) {
-                        return false;
-                    }
-                } else {
-                    final int valueStart = p;
-                    while (p < end && TCHAR[in.getByte(p) & 0xFF]) {
-                        p++;
-                    }
-                    if (p == valueStart) {
-                        return false;
-                    }
-                }
-            } else if (q < end && in.getByte(q) == ';') {
-                p = q;
-            } else if (q != end || q != p) {
-                return false; // garbage after the name, or trailing whitespace
-            }
-        }
-        return true;
-    }
-
-    /** p points at the opening DQUOTE; returns the index after the closing DQUOTE, or -1. */
-    private static int endOfQuotedString(ByteBuf in, int p, int end) {
-        p++;
-        while (p < end) {
-            final int c = in.getByte(p) & 0xFF;
-            if (c == '"') {
-                return p + 1;
-            }
-            if (c == '\\') {
-                p++;
-                if (p >= end) {
-                    return -1;
-                }
-                final int e = in.getByte(p) & 0xFF;
-                if (!(e == HTAB || e == SP || (e >= 0x21 && e != 0x7F))) {
-                    return -1;
-                }
-            } else if (!(c == HTAB || c == SP || c == 0x21 || (c >= 0x23 && c <= 0x5B)
-                    || (c >= 0x5D && c <= 0x7E) || c >= 0x80)) {
-                return -1;
-            }
-            p++;
-        }
-        return -1;
-    }
-
-    private static int skipOws(ByteBuf in, int p, int end) {
-        while (p < end && isOws(in.getByte(p))) {
-            p++;
-        }
-        return p;
-    }
-
-    private static boolean isOws(byte b) {
-        return b == SP || b == HTAB;
-    }
-
-    private static boolean isDigit(byte b) {
-        return b >= '0' && b <= '9';
-    }
-
-    private static int hexValue(byte b) {
-        if (b >= '0' && b <= '9') {
-            return b - '0';
-        }
-        if (b >= 'a' && b <= 'f') {
-            return b - 'a' + 10;
-        }
-        if (b >= 'A' && b <= 'F') {
-            return b - 'A' + 10;
-        }
-        return -1;
-    }
-
-    private static int saturatedAdd(int a, int b) {
-        return (int) Math.min(Integer.MAX_VALUE, (long) a + b);
-    }
-
-    private static byte[] ascii(String s) {
-        return s.getBytes(StandardCharsets.US_ASCII);
-    }
-
-    private static long asciiLong(String s) {
-        long v = 0;
-        for (int i = 0; i < 8; i++) {
-            v = (v << 8) | (s.charAt(i) & 0xFF);
-        }
-        return v;
     }
 }
