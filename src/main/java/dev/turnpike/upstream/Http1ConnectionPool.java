@@ -8,7 +8,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 
@@ -66,10 +65,6 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
         this.maxRequestsPerConnection = config.maxRequestsPerConnection();
         this.lifetimeNanos = config.maxConnectionLifetime().toNanos();
         this.maxConnections = config.maxConnections();
-        HttpDecoderConfig decoder = new HttpDecoderConfig()
-                .setMaxInitialLineLength(config.maxResponseLine())
-                .setMaxHeaderSize(config.maxResponseHeaderSize())
-                .setMaxChunkSize(config.maxContentPiece());
         this.tls = config.tls();
         boolean isDirect = direct != null;
         this.bootstrap = ConnectionPools.bootstrap(loop, config, channelClass, alloc, direct)
@@ -79,7 +74,7 @@ public final class Http1ConnectionPool implements ConnectionPool, ConnectionOwne
                         if (tls != null) {
                             ch.pipeline().addLast("tls", tls.newHandler(ch.alloc(), endpoint, isDirect));
                         }
-                        Http1ClientCodec.install(ch.pipeline(), decoder);
+                        Http1ClientCodec.install(ch.pipeline(), config);
                         ch.pipeline().addLast("upstream", new UpstreamConnection(Http1ConnectionPool.this, ch));
                     }
                 });
