@@ -104,6 +104,8 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     /** Whether {@link #current} has gone to the access log (exactly once, however it ends). */
     private boolean currentLogged;
     private HttpRequest currentRequest;
+    /** Whether {@link #currentRequest} allows keep-alive: read while its fields are fresh in the cache. */
+    private boolean requestKeepAlive;
     private boolean requestComplete;
     /**
      * The current request has no body: it is complete with its head, and the decoder's (empty) last content
@@ -448,6 +450,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     private void startExchange(HttpRequest req) {
         HttpServices svc = services.get();
         currentRequest = req;
+        requestKeepAlive = HttpUtil.isKeepAlive(req);
         currentLogged = false;
         requestComplete = false;
         responseDone = false;
@@ -719,7 +722,7 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     public void writeHead(HttpResponse head) {
         HttpHeaders h = head.headers();
         HttpRequest req = currentRequest;
-        boolean close = closeAfterResponse || draining || !HttpUtil.isKeepAlive(req)
+        boolean close = closeAfterResponse || draining || !requestKeepAlive
                 || h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true);
         if (!close && !requestComplete && sink == null && expectContinue) {
             // The client is waiting for 100-continue that will never come; it must not send the body now.
@@ -785,7 +788,11 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             writeHeldHead();
         }
         ChannelFuture f = ctx.writeAndFlush(out);
-        f.addListener(future -> exchangeWritten(ex, future.isSuccess()));
+        if (f.isDone()) {
+            exchangeWritten(ex, f.isSuccess()); // usually so: the flush wrote it all; no listener to run
+        } else {
+            f.addListener(future -> exchangeWritten(ex, future.isSuccess()));
+        }
         return f;
     }
 

@@ -674,7 +674,12 @@ final class ProxyCall implements BodySink, UpstreamConnection.Listener, Connecti
 
     private void writeLast(LastHttpContent last) {
         requestEnded = true;
-        conn.channel().writeAndFlush(last).addListener(this);
+        ChannelFuture written = conn.channel().writeAndFlush(last);
+        if (written.isDone()) {
+            operationComplete(written); // as a listener would hear it now, without the listener machinery
+        } else {
+            written.addListener(this);
+        }
         if (!headReceived && sendTimeoutNanos == 0) {
             arm(PHASE_RESPONSE, responseTimeoutNanos);
         }
