@@ -1,10 +1,11 @@
 package dev.turnpike.http;
 
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** Request IDs: a client-supplied one is kept when it is short and plain, otherwise a new one is made. */
 public final class RequestIds {
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
+    private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
     private static final int MAX_LENGTH = 128;
 
     private RequestIds() {}
@@ -12,14 +13,15 @@ public final class RequestIds {
     /** 128 random bits as 32 hex characters; not a security token, just unique enough to correlate logs. */
     public static String generate() {
         ThreadLocalRandom r = ThreadLocalRandom.current();
-        char[] out = new char[32];
+        byte[] out = new byte[32];
         long hi = r.nextLong();
         long lo = r.nextLong();
         for (int i = 0; i < 16; i++) {
             out[15 - i] = HEX[(int) (hi >>> (i * 4)) & 0xF];
             out[31 - i] = HEX[(int) (lo >>> (i * 4)) & 0xF];
         }
-        return new String(out);
+        // Latin-1 bytes become the String's own compact form: one copy, no char[] on the way.
+        return new String(out, StandardCharsets.ISO_8859_1);
     }
 
     /** Whether a client-supplied ID is safe to log and echo: 1..128 characters of [A-Za-z0-9._:-]. */

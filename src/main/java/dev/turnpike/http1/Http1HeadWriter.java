@@ -31,28 +31,39 @@ public final class Http1HeadWriter {
     private Http1HeadWriter() {
     }
 
-    /** Writes {@code name: value CRLF} for every field of {@code headers}. */
+    /** Writes {@code name: value CRLF} for every field of {@code headers}, in one pass over them. */
     public static void writeFields(HttpHeaders headers, ByteBuf buf) {
-        int total = 0;
-        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
-            Map.Entry<CharSequence, CharSequence> e = it.next();
-            total += e.getKey().length() + e.getValue().length() + 4;
-        }
-        if (total == 0) {
-            return;
-        }
-        byte[] out = scratch(total);
+        byte[] out = SCRATCH.get();
         int p = 0;
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
-            p = copy(e.getKey(), out, p);
+            CharSequence name = e.getKey();
+            CharSequence value = e.getValue();
+            int end = p + name.length() + value.length() + 4;
+            if (end > out.length) {
+                out = grow(out, p, end);
+            }
+            p = copy(name, out, p);
             out[p++] = ':';
             out[p++] = ' ';
-            p = copy(e.getValue(), out, p);
+            p = copy(value, out, p);
             out[p++] = '\r';
             out[p++] = '\n';
         }
-        buf.writeBytes(out, 0, p);
+        if (p > 0) {
+            buf.writeBytes(out, 0, p);
+        }
+    }
+
+    /** A larger array holding the first {@code used} bytes of {@code out}: the thread's scratch while in bound. */
+    private static byte[] grow(byte[] out, int used, int size) {
+        byte[] bigger = size > MAX_SCRATCH ? new byte[Math.max(size, out.length * 2)]
+                : new byte[Math.max(size, Math.min(MAX_SCRATCH, out.length * 2))];
+        System.arraycopy(out, 0, bigger, 0, used);
+        if (bigger.length <= MAX_SCRATCH) {
+            SCRATCH.set(bigger);
+        }
+        return bigger;
     }
 
     /**

@@ -11,6 +11,7 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -394,7 +395,9 @@ public final class Http1ResponseDecoder extends ByteToMessageDecoder {
         final int readable = in.readableBytes();
         if (remaining <= readable && remaining <= maxContentPiece) {
             // The rest of the body is here: it goes out as the last content, one message instead of two.
-            return complete(out, new DefaultLastHttpContent(in.readRetainedSlice((int) remaining)));
+            // No trailers can follow a Content-Length body: no trailer headers to make.
+            return complete(out, new DefaultLastHttpContent(in.readRetainedSlice((int) remaining),
+                    EmptyHttpHeaders.INSTANCE));
         }
         final int toRead = (int) Math.min(Math.min(readable, remaining), maxContentPiece);
         out.add(new DefaultHttpContent(in.readRetainedSlice(toRead)));

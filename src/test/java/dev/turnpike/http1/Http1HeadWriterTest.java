@@ -45,6 +45,20 @@ class Http1HeadWriterTest {
     }
 
     @Test
+    void fieldsWrittenBeforeTheScratchArrayGrowsAreKept() {
+        HttpHeaders h = new DefaultHttpHeaders();
+        StringBuilder expected = new StringBuilder();
+        for (int i = 0; i < 40; i++) {
+            String v = Integer.toString(i).repeat(150);
+            h.add("X-" + i, v);
+            expected.append("X-").append(i).append(": ").append(v).append("\r\n");
+        }
+        ByteBuf buf = Unpooled.buffer();
+        Http1HeadWriter.writeFields(h, buf);
+        assertThat(written(buf)).isEqualTo(expected.toString());
+    }
+
+    @Test
     void requestLineInOriginForm() {
         ByteBuf buf = Unpooled.buffer();
         assertThat(Http1HeadWriter.writeRequestLine(
