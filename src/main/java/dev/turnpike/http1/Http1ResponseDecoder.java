@@ -3,17 +3,14 @@ package dev.turnpike.http1;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -48,10 +45,8 @@ import static dev.turnpike.http1.Http1Syntax.*;
  * never beyond {@code maxHeaderSize}, a chunk line never beyond 4098 bytes; body bytes are never buffered, and no
  * body part is larger than {@code maxContentPiece}.
  */
-public final class Http1ResponseDecoder extends ByteToMessageDecoder {
+public final class Http1ResponseDecoder extends Http1MessageDecoder {
 
-    /** Without validation: every field has been validated (more strictly) here. */
-    private static final HttpHeadersFactory NO_VALIDATION = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
     /** Continues while the byte may be in a reason phrase: HTAB, SP, VCHAR, obs-text. */
     private static final ByteProcessor REASON_PROCESSOR = FIELD_VALUE_PROCESSOR;
@@ -77,14 +72,10 @@ public final class Http1ResponseDecoder extends ByteToMessageDecoder {
     private final BooleanSupplier answersHead;
 
     private State state = State.STATUS_LINE;
-    /** Number of bytes after readerIndex already known not to contain LF (current line). */
-    private int scanned;
 
     // Current response.
     /** Its head, emitted when its field section ends. */
     private DefaultHttpResponse head;
-    private HttpHeaders headers;
-    private HttpHeaders trailers;
     private int sectionBytes;
     private boolean contentLengthSeen;
     private long contentLength;
@@ -341,15 +332,7 @@ public final class Http1ResponseDecoder extends ByteToMessageDecoder {
         final AsciiString name = name(line, nameLen);
         final AsciiString value = valueLen == 0 ? AsciiString.EMPTY_STRING
                 : new AsciiString(Arrays.copyOfRange(line, vs, ve), false);
-        if (trailer) {
-            HttpHeaders t = trailers;
-            if (t == null) {
-                t = trailers = NO_VALIDATION.newHeaders();
-            }
-            t.add(name, value);
-        } else {
-            headers.add(name, value);
-        }
+        addField(name, value, trailer);
         return true;
     }
 
@@ -565,22 +548,5 @@ public final class Http1ResponseDecoder extends ByteToMessageDecoder {
     /** The end of the line whose LF is at {@code lf}: before its CR, if it has one. */
     private static int lineEnd(ByteBuf in, int r, int lf) {
         return lf > r && in.getByte(lf - 1) == CR ? lf - 1 : lf;
-    }
-
-    /**
-     * Returns the absolute index of the first LF within the first {@code window} readable bytes, or -1.
-     * Incremental: bytes already scanned for the current line are not scanned again.
-     */
-    private int findLf(ByteBuf in, int window) {
-        final int limit = Math.min(in.readableBytes(), window);
-        if (scanned >= limit) {
-            return -1;
-        }
-        final int r = in.readerIndex();
-        final int idx = in.indexOf(r + scanned, r + limit, LF);
-        if (idx < 0) {
-            scanned = limit;
-        }
-        return idx;
     }
 }

@@ -5,13 +5,10 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
@@ -37,7 +34,7 @@ import static dev.turnpike.http1.Http1Syntax.*;
  * bytes, a field line never beyond the remaining header-section budget, a chunk line never beyond
  * 4098 bytes; body bytes are never buffered.
  */
-public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
+public final class StrictHttp1RequestDecoder extends Http1MessageDecoder {
 
     /** Callback for the connection handler (invoked directly, not through the pipeline). */
     public interface Listener {
@@ -51,12 +48,6 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
     private static final int MAX_LEADING_EMPTY_LINES = 4;
     private static final int MAX_PORT_DIGITS = 5;
 
-    /**
-     * Equivalent to {@code new DefaultHttpHeaders(false)} (which is deprecated in Netty 4.2): a
-     * {@link io.netty.handler.codec.http.DefaultHttpHeaders} without name/value validation, since every
-     * field has been validated (more strictly) by this decoder.
-     */
-    private static final HttpHeadersFactory NO_VALIDATION = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
 
     private static final byte[] HOST = ascii("host");
 
@@ -106,16 +97,12 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
     private boolean held;
 
     private State state = State.START;
-    /** Number of bytes after readerIndex already known not to contain LF (current line). */
-    private int scanned;
     private int leadingEmptyLines;
 
     // Current request.
     private HttpVersion version;
     private HttpMethod method;
     private String uri;
-    private HttpHeaders headers;
-    private HttpHeaders trailers;
     private int sectionBytes;
     private int fieldCount;
     private int hostCount;
@@ -431,15 +418,7 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
         // upstream request or looking it up costs no rehash, and the head writers copy its bytes at once.
         final AsciiString name = new AsciiString(ByteBufUtil.getBytes(in, start, nameLen), false);
         final String value = valueLen == 0 ? "" : in.toString(vs, valueLen, StandardCharsets.ISO_8859_1);
-        if (trailer) {
-            HttpHeaders t = trailers;
-            if (t == null) {
-                t = trailers = NO_VALIDATION.newHeaders();
-            }
-            t.add(name, value);
-        } else {
-            headers.add(name, value);
-        }
+        addField(name, value, trailer);
         return true;
     }
 
@@ -637,23 +616,6 @@ public final class StrictHttp1RequestDecoder extends ByteToMessageDecoder {
     // ---------------------------------------------------------------------------------------------
     // Helpers
     // ---------------------------------------------------------------------------------------------
-
-    /**
-     * Returns the absolute index of the first LF within the first {@code window} readable bytes, or -1.
-     * Incremental: bytes already scanned for the current line are not scanned again.
-     */
-    private int findLf(ByteBuf in, int window) {
-        final int limit = Math.min(in.readableBytes(), window);
-        if (scanned >= limit) {
-            return -1;
-        }
-        final int r = in.readerIndex();
-        final int idx = in.indexOf(r + scanned, r + limit, LF);
-        if (idx < 0) {
-            scanned = limit;
-        }
-        return idx;
-    }
 
     private static HttpMethod method(ByteBuf in, int start, int len) {
         switch (len) {
