@@ -67,7 +67,7 @@ public final class ClientPeer {
     private static void appendValue(StringBuilder sb, String v) {
         boolean token = true;
         for (int i = 0; i < v.length() && token; i++) {
-            token = isTokenChar(v.charAt(i));
+            token = HttpTokens.isTchar(v.charAt(i));
         }
         if (token) {
             sb.append(v);
@@ -82,10 +82,5 @@ public final class ClientPeer {
             sb.append(c);
         }
         sb.append('"');
-    }
-
-    private static boolean isTokenChar(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
     }
 }

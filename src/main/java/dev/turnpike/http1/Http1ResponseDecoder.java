@@ -23,6 +23,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 
+import static dev.turnpike.http.HttpTokens.isTchar;
 import static dev.turnpike.http1.Http1Syntax.*;
 
 /**
@@ -289,7 +290,7 @@ public final class Http1ResponseDecoder extends Http1MessageDecoder {
             nameLen--; // the first byte is not whitespace: stops at 1
         }
         for (int i = 0; i < nameLen; i++) {
-            if (!TCHAR[line[i] & 0xFF]) {
+            if (!isTchar(line[i] & 0xFF)) {
                 return fail(in, out, "invalid field name");
             }
         }

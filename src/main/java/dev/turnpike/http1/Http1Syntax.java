@@ -5,6 +5,8 @@ import io.netty.util.ByteProcessor;
 
 import java.nio.charset.StandardCharsets;
 
+import static dev.turnpike.http.HttpTokens.isTchar;
+
 /**
  * The RFC 9110/9112 grammar both HTTP/1 decoders check bytes against: character classes, field values,
  * Content-Length, chunk lines. One definition, so that requests from clients and responses from upstreams are held
@@ -29,24 +31,8 @@ final class Http1Syntax {
     static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
     static final byte[] CHUNKED = ascii("chunked");
 
-    /** tchar, indexed by unsigned byte value. */
-    static final boolean[] TCHAR = new boolean[256];
-
-    static {
-        for (int c = '0'; c <= '9'; c++) {
-            TCHAR[c] = true;
-        }
-        for (int c = 'a'; c <= 'z'; c++) {
-            TCHAR[c] = true;
-            TCHAR[c - 32] = true;
-        }
-        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-            TCHAR[c] = true;
-        }
-    }
-
     /** Continues while the byte is a tchar. */
-    static final ByteProcessor TCHAR_PROCESSOR = b -> TCHAR[b & 0xFF];
+    static final ByteProcessor TCHAR_PROCESSOR = b -> isTchar(b & 0xFF);
     /** Continues while the byte is allowed in a field value: VCHAR, SP, HTAB, obs-text. */
     static final ByteProcessor FIELD_VALUE_PROCESSOR = b -> b < 0 || (b >= 0x20 && b != 0x7F) || b == HTAB;
 
@@ -147,7 +133,7 @@ final class Http1Syntax {
             }
             p = skipOws(in, p + 1, end);
             final int nameStart = p;
-            while (p < end && TCHAR[in.getByte(p) & 0xFF]) {
+            while (p < end && isTchar(in.getByte(p) & 0xFF)) {
                 p++;
             }
             if (p == nameStart) {
@@ -166,7 +152,7 @@ final class Http1Syntax {
                     }
                 } else {
                     final int valueStart = p;
-                    while (p < end && TCHAR[in.getByte(p) & 0xFF]) {
+                    while (p < end && isTchar(in.getByte(p) & 0xFF)) {
                         p++;
                     }
                     if (p == valueStart) {
