@@ -48,7 +48,6 @@ import static dev.turnpike.http1.Http1Syntax.*;
  */
 public final class Http1ResponseDecoder extends Http1MessageDecoder {
 
-
     /** Continues while the byte may be in a reason phrase: HTAB, SP, VCHAR, obs-text. */
     private static final ByteProcessor REASON_PROCESSOR = FIELD_VALUE_PROCESSOR;
 

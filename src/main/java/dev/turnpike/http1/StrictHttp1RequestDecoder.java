@@ -48,7 +48,6 @@ public final class StrictHttp1RequestDecoder extends Http1MessageDecoder {
     private static final int MAX_LEADING_EMPTY_LINES = 4;
     private static final int MAX_PORT_DIGITS = 5;
 
-
     private static final byte[] HOST = ascii("host");
 
     // Character classes (indexed by unsigned byte value).
