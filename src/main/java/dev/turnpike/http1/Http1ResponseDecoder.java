@@ -302,8 +302,7 @@ public final class Http1ResponseDecoder extends Http1MessageDecoder {
             ve--;
         }
         for (int i = vs; i < ve; i++) {
-            byte b = line[i];
-            if (b >= 0 && (b < 0x20 || b == 0x7F) && b != HTAB) {
+            if (!isFieldValueByte(line[i])) {
                 return fail(in, out, "invalid character in field value");
             }
         }

@@ -34,7 +34,12 @@ final class Http1Syntax {
     /** Continues while the byte is a tchar. */
     static final ByteProcessor TCHAR_PROCESSOR = b -> isTchar(b & 0xFF);
     /** Continues while the byte is allowed in a field value: VCHAR, SP, HTAB, obs-text. */
-    static final ByteProcessor FIELD_VALUE_PROCESSOR = b -> b < 0 || (b >= 0x20 && b != 0x7F) || b == HTAB;
+    static final ByteProcessor FIELD_VALUE_PROCESSOR = Http1Syntax::isFieldValueByte;
+
+    /** Whether {@code b} may be in a field value: VCHAR, SP, HTAB, obs-text. */
+    static boolean isFieldValueByte(byte b) {
+        return b < 0 || (b >= 0x20 && b != 0x7F) || b == HTAB;
+    }
 
     /** What {@link #parseChunkLine} returns for a line it refuses (chunk sizes are never negative). */
     static final long CHUNK_SIZE_INVALID = -1;
