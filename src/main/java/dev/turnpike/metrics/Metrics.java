@@ -8,7 +8,6 @@ import io.netty.util.internal.PlatformDependent;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
-import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
@@ -73,7 +72,7 @@ public final class Metrics implements AutoCloseable {
     private final AtomicInteger listenerIndexes = new AtomicInteger();
 
     final Counter requests;
-    final Histogram duration;
+    final LatencyHistogram duration;
     final Counter responseBytes;
     private final RouteMeter unrouted;
     private final UpstreamMetrics upstream;
@@ -88,11 +87,10 @@ public final class Metrics implements AutoCloseable {
         requests = Counter.builder().name("turnpike_requests_total")
                 .help("Finished requests (exchanges), by listener, site, route, upstream cluster and status class")
                 .labelNames(ROUTE_STATUS_LABELS).withoutExemplars().register(registry);
-        duration = Histogram.builder().name("turnpike_request_duration_seconds")
-                .help("Time from the request head to the end of the response, by listener, site, route, cluster and"
-                        + " status class")
-                .unit(Unit.SECONDS).labelNames(ROUTE_STATUS_LABELS).classicOnly()
-                .classicUpperBounds(LATENCY_BUCKETS).withoutExemplars().register(registry);
+        duration = new LatencyHistogram("turnpike_request_duration_seconds",
+                "Time from the request head to the end of the response, by listener, site, route, cluster and"
+                        + " status class", ROUTE_STATUS_LABELS, LATENCY_BUCKETS);
+        registry.register(duration);
         responseBytes = Counter.builder().name("turnpike_response_body_bytes_total")
                 .help("Response body bytes sent, by listener, site, route and cluster")
                 .labelNames(ROUTE_LABELS).withoutExemplars().register(registry);

@@ -1,7 +1,6 @@
 package dev.turnpike.metrics;
 
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
-import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 
 import java.util.List;
 
@@ -10,7 +9,8 @@ import java.util.List;
  * itself, so that recording an exchange finds its series by array index: listener (its index) by cluster (the
  * route's {@code cluster} or {@code split} legs, compared by identity) by status class. A series is resolved in the
  * registry the first time it is used (so unused combinations export nothing) and kept; after that, recording is a
- * few {@code LongAdder} increments and a histogram observation, without a map lookup or an allocation.
+ * few {@code LongAdder} increments and a {@link LatencyHistogram} observation (plain stores into this thread's cell),
+ * without a map lookup or an allocation.
  *
  * <p>Thread-safe: slots are filled racily, but every racer stores the same registry-owned data points.
  */
@@ -54,7 +54,7 @@ public final class RouteMeter {
         Series s = series(listener, cluster);
         int c = Metrics.statusClass(status);
         CounterDataPoint count = s.requests[c];
-        DistributionDataPoint latency = s.latency[c];
+        LatencyHistogram.Series latency = s.latency[c];
         if (count == null) {
             String sc = Metrics.STATUS_CLASSES[c];
             count = metrics.requests.labelValues(s.listener, site, route, s.cluster, sc);
@@ -65,7 +65,7 @@ public final class RouteMeter {
             latency = metrics.duration.labelValues(s.listener, site, route, s.cluster, Metrics.STATUS_CLASSES[c]);
         }
         count.inc();
-        latency.observe(durationNanos * 1e-9);
+        latency.observe(durationNanos);
         if (responseBytes > 0) {
             s.responseBytes.inc(responseBytes);
         }
@@ -109,7 +109,7 @@ public final class RouteMeter {
         final String listener;
         final String cluster;
         final CounterDataPoint[] requests = new CounterDataPoint[Metrics.STATUS_CLASSES.length];
-        final DistributionDataPoint[] latency = new DistributionDataPoint[Metrics.STATUS_CLASSES.length];
+        final LatencyHistogram.Series[] latency = new LatencyHistogram.Series[Metrics.STATUS_CLASSES.length];
         final CounterDataPoint responseBytes;
 
         Series(Metrics metrics, String listener, String site, String route, String cluster) {
