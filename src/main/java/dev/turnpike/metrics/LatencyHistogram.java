@@ -126,17 +126,18 @@ final class LatencyHistogram implements Collector {
 
         /** This thread's new cell, or the shared one when the series has as many cells as it takes. */
         private synchronized Cell cellFor(Thread t) {
-            Cell[] now = cells;
-            if (now.length >= MAX_CELLS) {
-                if (shared == null) {
-                    shared = new Cell(null, histogram.upperBounds.length);
-                    Cell[] more = Arrays.copyOf(now, now.length + 1);
-                    more[now.length] = shared;
-                    cells = more;
-                }
-                return shared;
+            if (cells.length < MAX_CELLS) {
+                return append(new Cell(t, histogram.upperBounds.length));
             }
-            Cell c = new Cell(t, histogram.upperBounds.length);
+            if (shared == null) {
+                shared = append(new Cell(null, histogram.upperBounds.length));
+            }
+            return shared;
+        }
+
+        /** Publishes {@code c} to observations and scrapes; called holding this series' lock. */
+        private Cell append(Cell c) {
+            Cell[] now = cells;
             Cell[] more = Arrays.copyOf(now, now.length + 1);
             more[now.length] = c;
             cells = more;
