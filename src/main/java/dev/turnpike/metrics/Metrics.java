@@ -8,7 +8,15 @@ import io.netty.util.internal.PlatformDependent;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmBufferPoolMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmClassLoadingMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmCompilationMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmGarbageCollectorMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmMemoryMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmNativeMemoryMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmRuntimeInfoMetric;
+import io.prometheus.metrics.instrumentation.jvm.JvmThreadsMetrics;
+import io.prometheus.metrics.instrumentation.jvm.ProcessMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
@@ -52,6 +60,11 @@ public final class Metrics implements AutoCloseable {
      * them starts JMX (the platform MBean server, the diagnostic command that reads native memory), some 80 ms of CPU
      * that would delay the first listener: it runs on a thread of its own while the server starts, and the first
      * scrape waits for it.
+     *
+     * <p>All of the client library's JVM metrics but one: {@code jvm_memory_pool_allocated_bytes_total}, whose GC
+     * listener runs on the JVM's notification thread after every young collection, on the core an event loop serves
+     * from (0.3 ms each), and held up the collection's end: 33 of 80 collections kept the event loop that triggered
+     * them waiting 0.1 to 1 ms longer (383 µs on average, safepoint log), none without it.
      */
     private static final CompletableFuture<PrometheusRegistry> JVM = new CompletableFuture<>();
 
@@ -59,7 +72,15 @@ public final class Metrics implements AutoCloseable {
         Thread.ofPlatform().daemon().name("turnpike-jvm-metrics").start(() -> {
             PrometheusRegistry jvm = new PrometheusRegistry();
             try {
-                JvmMetrics.builder().register(jvm);
+                JvmThreadsMetrics.builder().register(jvm);
+                JvmBufferPoolMetrics.builder().register(jvm);
+                JvmClassLoadingMetrics.builder().register(jvm);
+                JvmCompilationMetrics.builder().register(jvm);
+                JvmGarbageCollectorMetrics.builder().register(jvm);
+                JvmMemoryMetrics.builder().register(jvm);
+                JvmNativeMemoryMetrics.builder().register(jvm);
+                JvmRuntimeInfoMetric.builder().register(jvm);
+                ProcessMetrics.builder().register(jvm);
             } catch (RuntimeException | LinkageError e) {
                 LoggerFactory.getLogger(Metrics.class).warn("JVM metrics are not available: {}", e.toString());
             }
