@@ -63,8 +63,9 @@ public final class Metrics implements AutoCloseable {
      *
      * <p>All of the client library's JVM metrics but one: {@code jvm_memory_pool_allocated_bytes_total}, whose GC
      * listener runs on the JVM's notification thread after every young collection, on the core an event loop serves
-     * from (0.3 ms each), and held up the collection's end: 33 of 80 collections kept the event loop that triggered
-     * them waiting 0.1 to 1 ms longer (383 µs on average, safepoint log), none without it.
+     * from (0.3 ms each), and held up the collection's end, which the event loop that triggered it waits for: 33 of
+     * 80 collections took 0.1 to 1 ms longer to leave the safepoint (383 µs per collection on average over the last
+     * 30, safepoint log), none without it.
      */
     private static final CompletableFuture<PrometheusRegistry> JVM = new CompletableFuture<>();
 

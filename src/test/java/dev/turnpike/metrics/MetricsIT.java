@@ -103,7 +103,7 @@ class MetricsIT {
         assertThat(m.find("jvm_memory_used_bytes")).isNotEmpty();
         assertThat(m.find("jvm_gc_collection_seconds_count")).isNotEmpty();
         assertThat(m.find("jvm_buffer_pool_used_bytes", "pool", "direct")).isNotEmpty();
-        // left out on purpose: its GC listener delays the end of every young collection (Metrics.JVM)
+        // left out on purpose: its GC listener delays the end of young collections (Metrics.JVM)
         assertThat(m.text()).doesNotContain("jvm_memory_pool_allocated_bytes");
         assertThat(m.find("turnpike_netty_allocator_used_bytes", "kind", "direct")).hasSize(1);
 
