@@ -16,10 +16,8 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import io.netty.util.ByteProcessor;
-import io.netty.util.concurrent.FastThreadLocal;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 
@@ -204,7 +202,7 @@ public final class Http1ResponseDecoder extends Http1MessageDecoder {
         }
         in.readerIndex(lf + 1);
         scanned = 0;
-        headers = NO_VALIDATION.newHeaders();
+        startHead();
         head = new DefaultHttpResponse(version, status, headers);
         sectionBytes = 0;
         state = State.HEADERS;
@@ -326,12 +324,12 @@ public final class Http1ResponseDecoder extends Http1MessageDecoder {
                 chunked = true;
             }
         }
-        // AsciiStrings for both (a value read as ISO-8859-1, as the head writer writes it back): a name's hash is
-        // kept, and a common name spelt the usual way is a shared constant.
-        final AsciiString name = name(line, nameLen);
-        final AsciiString value = valueLen == 0 ? AsciiString.EMPTY_STRING
-                : new AsciiString(Arrays.copyOfRange(line, vs, ve), false);
-        addField(name, value, trailer);
+        // AsciiStrings for both: a name's hash is kept, and a common name spelt the usual way is a shared constant.
+        if (trailer) {
+            addField(fieldName(line, nameLen), fieldValue(line, vs, ve), true);
+        } else {
+            addHeadField(line, nameLen, vs, ve);
+        }
         return true;
     }
 
@@ -497,52 +495,6 @@ public final class Http1ResponseDecoder extends Http1MessageDecoder {
     // ---------------------------------------------------------------------------------------------
     // Helpers
     // ---------------------------------------------------------------------------------------------
-
-    /** Field names most responses carry, in their usual spelling; indexed by length. */
-    private static final AsciiString[][] COMMON_NAMES = commonNames("Date", "ETag", "Vary", "Server", "Expires",
-            "Location", "Connection", "Keep-Alive", "Set-Cookie", "Content-Type", "Accept-Ranges", "Cache-Control",
-            "Last-Modified", "Content-Length", "Content-Encoding", "Transfer-Encoding");
-
-    private static AsciiString[][] commonNames(String... names) {
-        AsciiString[][] byLength = new AsciiString[32][];
-        for (String n : names) {
-            AsciiString[] l = byLength[n.length()];
-            l = l == null ? new AsciiString[1] : Arrays.copyOf(l, l.length + 1);
-            l[l.length - 1] = AsciiString.cached(n);
-            byLength[n.length()] = l;
-        }
-        return byLength;
-    }
-
-    /** The name in the first {@code len} bytes of {@code line}: a shared constant when it is a common one spelt so. */
-    private static AsciiString name(byte[] line, int len) {
-        AsciiString[] candidates = len < COMMON_NAMES.length ? COMMON_NAMES[len] : null;
-        if (candidates != null) {
-            for (AsciiString c : candidates) {
-                if (Arrays.equals(line, 0, len, c.array(), 0, len)) {
-                    return c;
-                }
-            }
-        }
-        return new AsciiString(Arrays.copyOf(line, len), false);
-    }
-
-    /** The event loop's array for one field line; it grows to the longest line seen (bounded by maxHeaderSize). */
-    private static final FastThreadLocal<byte[]> LINE = new FastThreadLocal<>() {
-        @Override
-        protected byte[] initialValue() {
-            return new byte[256];
-        }
-    };
-
-    private static byte[] lineScratch(int len) {
-        byte[] a = LINE.get();
-        if (a.length < len) {
-            a = new byte[Math.max(len, a.length * 2)];
-            LINE.set(a);
-        }
-        return a;
-    }
 
     /** The end of the line whose LF is at {@code lf}: before its CR, if it has one. */
     private static int lineEnd(ByteBuf in, int r, int lf) {

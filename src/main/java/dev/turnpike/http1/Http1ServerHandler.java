@@ -151,6 +151,14 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
     private boolean armed;
     private ScheduledFuture<?> timer;
     private ClientPeer peer;
+    /**
+     * The previous request's target and authority, and what was parsed from them: a connection's requests mostly
+     * name the same host, and often the same target (the decoder then hands over the same string).
+     */
+    private String lastUri;
+    private RequestTarget lastTarget;
+    private String lastAuthority;
+    private String lastHost = "";
 
     public Http1ServerHandler(Supplier<HttpServices> services, StrictHttp1RequestDecoder decoder,
                               Http1ResponseEncoder encoder, ListenerConfig listener, String scheme, boolean zeroCopy) {
@@ -472,11 +480,20 @@ public final class Http1ServerHandler extends ChannelInboundHandlerAdapter
             disarm(Phase.PROCESSING);
         }
 
-        RequestTarget target = RequestTarget.parse(req.uri());
+        String uri = req.uri();
+        if (!uri.equals(lastUri)) {
+            lastTarget = RequestTarget.parse(uri);
+            lastUri = uri;
+        }
+        RequestTarget target = lastTarget;
         String authority = target != null && target.authority() != null
                 ? target.authority() : req.headers().get(HttpHeaderNames.HOST);
+        if (authority == null || !authority.equals(lastAuthority)) {
+            lastHost = RequestTarget.hostOf(authority);
+            lastAuthority = authority;
+        }
         Exchange ex = new Exchange(this, svc, req, target != null ? target : new RequestTarget("/", null, null),
-                RequestTarget.hostOf(authority), scheme, peer(), (InetSocketAddress) ctx.channel().localAddress());
+                lastHost, scheme, peer(), (InetSocketAddress) ctx.channel().localAddress());
         current = ex;
         svc.tracker().started(ex);
         try {

@@ -2,7 +2,6 @@ package dev.turnpike.http1;
 
 import dev.turnpike.server.LoopClock;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -13,10 +12,10 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.AsciiString;
 import io.netty.util.ByteProcessor;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 
 import static dev.turnpike.http1.Http1Syntax.*;
@@ -245,7 +244,7 @@ public final class StrictHttp1RequestDecoder extends Http1MessageDecoder {
         }
         in.readerIndex(lf + 1);
         scanned = 0;
-        headers = NO_VALIDATION.newHeaders();
+        startHead();
         sectionBytes = 0;
         fieldCount = 0;
         state = State.HEADERS;
@@ -295,8 +294,38 @@ public final class StrictHttp1RequestDecoder extends Http1MessageDecoder {
         }
         version = ver;
         method = m;
-        uri = in.toString(targetStart, targetLen, StandardCharsets.US_ASCII);
+        uri = target(in, targetStart, targetLen);
         return true;
+    }
+
+    /** Request targets up to this long are remembered for the next request on the connection. */
+    private static final int REMEMBERED_TARGET = 256;
+    private byte[] lastTargetBytes;
+    private String lastTarget;
+
+    /**
+     * The request target in {@code [start, start + len)}: the previous request's string when it named the same one,
+     * as requests on a keep-alive connection often do (the same API endpoint, polled), so the string and what is
+     * parsed from it are reused.
+     */
+    private String target(ByteBuf in, int start, int len) {
+        byte[] last = lastTargetBytes;
+        if (last != null && last.length == len) {
+            byte[] line = lineScratch(len);
+            in.getBytes(start, line, 0, len);
+            if (Arrays.equals(line, 0, len, last, 0, len)) {
+                return lastTarget;
+            }
+        }
+        if (len > REMEMBERED_TARGET) {
+            return in.toString(start, len, StandardCharsets.US_ASCII);
+        }
+        byte[] bytes = new byte[len];
+        in.getBytes(start, bytes);
+        String t = new String(bytes, StandardCharsets.ISO_8859_1); // US-ASCII, checked by TARGET_PROCESSOR
+        lastTargetBytes = bytes;
+        lastTarget = t;
+        return t;
     }
 
     private boolean readFieldLines(ByteBuf in, List<Object> out, boolean trailer) {
@@ -413,11 +442,16 @@ public final class StrictHttp1RequestDecoder extends Http1MessageDecoder {
             }
         }
 
-        // An AsciiString, as Netty's decoders name fields: its hash is kept, so copying the field into the
-        // upstream request or looking it up costs no rehash, and the head writers copy its bytes at once.
-        final AsciiString name = new AsciiString(ByteBufUtil.getBytes(in, start, nameLen), false);
-        final String value = valueLen == 0 ? "" : in.toString(vs, valueLen, StandardCharsets.ISO_8859_1);
-        addField(name, value, trailer);
+        // AsciiStrings, as Netty's decoders name fields and HTTP/2's carry values: a name's hash is kept, so copying
+        // the field into the upstream request or looking it up costs no rehash, and the head writers copy the bytes
+        // at once. One bulk copy of the line, which a field repeated from the previous request needs no more than.
+        final byte[] line = lineScratch(end - start);
+        in.getBytes(start, line, 0, end - start);
+        if (trailer) {
+            addField(fieldName(line, nameLen), fieldValue(line, vs - start, ve - start), true);
+        } else {
+            addHeadField(line, nameLen, vs - start, ve - start);
+        }
         return true;
     }
 

@@ -42,7 +42,11 @@ class Http1ResponseDecoderTest {
      * per last content, "FAIL reason" for a failed result.
      */
     private static List<String> decode(String wire, boolean head, boolean close, int... pieces) {
-        EmbeddedChannel ch = new EmbeddedChannel(new Http1ResponseDecoder(100, 200, 1 << 20, () -> head));
+        return decode(new Http1ResponseDecoder(100, 200, 1 << 20, () -> head), wire, close, pieces);
+    }
+
+    private static List<String> decode(Http1ResponseDecoder decoder, String wire, boolean close, int... pieces) {
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
         byte[] bytes = wire.getBytes(StandardCharsets.ISO_8859_1);
         int p = 0;
         int k = 0;
@@ -255,5 +259,28 @@ class Http1ResponseDecoderTest {
         }
         assertThat(sizes).containsExactly(4, 4, 2);
         ch.finishAndReleaseAll();
+    }
+
+    /**
+     * The responses on an upstream connection each decode as they would on a connection of their own, however much of
+     * the response before them they repeat (the decoder reuses the fields a response repeats from the previous one).
+     */
+    @Test
+    void aResponseDecodesTheSameWhateverCameBeforeItOnTheConnection() {
+        Random rnd = new Random(0x5eed_8);
+        for (int round = 0; round < 400; round++) {
+            StringBuilder wire = new StringBuilder();
+            List<String> expected = new ArrayList<>();
+            for (List<String[]> fields : FieldSequences.sequence(rnd, 8)) {
+                String one = "HTTP/1.1 200 OK\r\n" + FieldSequences.lines(fields, rnd) + "Content-Length: 1\r\n\r\nx";
+                expected.addAll(decode(new Http1ResponseDecoder(100, 16384, 1 << 20, () -> false), one, false));
+                wire.append(one);
+            }
+            assertThat(expected).noneMatch(e -> e.startsWith("FAIL"));
+            assertThat(decode(new Http1ResponseDecoder(100, 16384, 1 << 20, () -> false), wire.toString(), false))
+                    .isEqualTo(expected);
+            assertThat(decode(new Http1ResponseDecoder(100, 16384, 1 << 20, () -> false), wire.toString(), false,
+                    1 + rnd.nextInt(64))).isEqualTo(expected);
+        }
     }
 }

@@ -73,6 +73,33 @@ class StrictHttp1RequestDecoderFuzzTest {
     // Deterministic randomised runs of the same properties (what CI exercises)
     // =============================================================================================
 
+    /**
+     * A connection's requests each decode as they would on a connection of their own, however much of the request
+     * before them they repeat (the decoder reuses the fields a request repeats from the previous one).
+     */
+    @Test
+    void aRequestDecodesTheSameWhateverCameBeforeItOnTheConnection() {
+        Random rnd = new Random(0x5eed_7);
+        Http1Limits limits = StrictHttp1RequestDecoderTest.LIMITS;
+        for (int round = 0; round < 400; round++) {
+            ByteArrayOutputStream wire = new ByteArrayOutputStream();
+            List<Ev> expected = new ArrayList<>();
+            for (List<String[]> fields : FieldSequences.sequence(rnd, 8)) {
+                String host = rnd.nextInt(3) == 0 ? "b.example" : "a.example";
+                String target = rnd.nextInt(3) == 0 ? "/y" : rnd.nextInt(4) == 0 ? "/x?q" : "/x";
+                byte[] one = ("GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\n" + FieldSequences.lines(fields, rnd) + "\r\n")
+                        .getBytes(StandardCharsets.ISO_8859_1);
+                expected.addAll(StrictHttp1RequestDecoderTest.feed(limits, one, new int[] {one.length}));
+                wire.writeBytes(one);
+            }
+            assertThat(expected).noneMatch(e -> e instanceof Err);
+            byte[] all = wire.toByteArray();
+            assertThat(StrictHttp1RequestDecoderTest.feed(limits, all, new int[] {all.length})).isEqualTo(expected);
+            assertThat(StrictHttp1RequestDecoderTest.feed(limits, all, new int[] {1 + rnd.nextInt(64)}))
+                    .isEqualTo(expected);
+        }
+    }
+
     @Test
     void arbitraryInputRandomised() {
         Random rnd = new Random(0x5eed_1);
