@@ -78,10 +78,12 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     private static final int REMEMBERED_FIELDS = 16;
     private static final int REMEMBERED_BYTES = 1024;
 
-    private AsciiString[] lastNames;
-    private AsciiString[] lastValues;
-    /** Bytes each remembered line keeps alive, and their sum (at most REMEMBERED_BYTES). */
-    private int[] lastSizes;
+    /**
+     * The remembered lines: the name of position i at 2i, its value at 2i+1. As long as the longest head seen needs
+     * (an idle connection keeps only what its requests had), and what its names and values hold adds up to at most
+     * REMEMBERED_BYTES.
+     */
+    private AsciiString[] last;
     private int rememberedBytes;
     /** Position of the next field line in the current head. */
     private int fieldIndex;
@@ -94,10 +96,10 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     final void addHeadField(byte[] line, int nameLen, int vs, int ve) {
         final int i = fieldIndex++;
         final int valueLen = ve - vs;
-        AsciiString[] names = lastNames;
-        if (names != null && i < REMEMBERED_FIELDS) {
-            AsciiString n = names[i];
-            AsciiString v = lastValues[i];
+        final AsciiString[] l = last;
+        if (l != null && 2 * i < l.length) {
+            AsciiString n = l[2 * i];
+            AsciiString v = l[2 * i + 1];
             if (n != null && n.length() == nameLen && v.length() == valueLen
                     && Arrays.equals(line, vs, ve, v.array(), v.arrayOffset(), v.arrayOffset() + valueLen)
                     && Arrays.equals(line, 0, nameLen, n.array(), n.arrayOffset(), n.arrayOffset() + nameLen)) {
@@ -109,31 +111,29 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         final AsciiString value = fieldValue(line, vs, ve);
         headers.add(name, value);
         if (i < REMEMBERED_FIELDS) {
-            remember(i, name, value, nameLen + valueLen);
+            remember(i, name, value);
         }
     }
 
-    private void remember(int i, AsciiString name, AsciiString value, int size) {
-        if (lastNames == null) {
-            if (size > REMEMBERED_BYTES) {
-                return;
-            }
-            lastNames = new AsciiString[REMEMBERED_FIELDS];
-            lastValues = new AsciiString[REMEMBERED_FIELDS];
-            lastSizes = new int[REMEMBERED_FIELDS];
+    private void remember(int i, AsciiString name, AsciiString value) {
+        AsciiString[] l = last;
+        int total = rememberedBytes;
+        if (l == null || 2 * i >= l.length) {
+            l = last = l == null ? new AsciiString[Math.max(8, 2 * i + 2)]
+                    : Arrays.copyOf(l, Math.min(2 * REMEMBERED_FIELDS, Math.max(2 * l.length, 2 * i + 2)));
+        } else if (l[2 * i] != null) {
+            total -= l[2 * i].length() + l[2 * i + 1].length();
         }
-        int total = rememberedBytes - lastSizes[i];
+        int size = name.length() + value.length();
         if (total + size <= REMEMBERED_BYTES) {
-            lastNames[i] = name;
-            lastValues[i] = value;
-            lastSizes[i] = size;
-            rememberedBytes = total + size;
+            l[2 * i] = name;
+            l[2 * i + 1] = value;
+            total += size;
         } else {
-            lastNames[i] = null; // the line it held is not what comes at this position now
-            lastValues[i] = null;
-            lastSizes[i] = 0;
-            rememberedBytes = total;
+            l[2 * i] = null; // the line it held is not what comes at this position now
+            l[2 * i + 1] = null;
         }
+        rememberedBytes = total;
     }
 
     /** Field names most messages carry, in their usual spelling; indexed by length. */
