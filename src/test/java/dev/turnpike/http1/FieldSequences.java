@@ -2,6 +2,7 @@ package dev.turnpike.http1;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 
 /**
@@ -55,7 +56,8 @@ final class FieldSequences {
             }
             case 3 -> { // the name in another case
                 String n = fields.get(at)[0];
-                fields.get(at)[0] = n.equals(n.toLowerCase()) ? n.toUpperCase() : n.toLowerCase();
+                String lower = n.toLowerCase(Locale.ROOT);
+                fields.get(at)[0] = n.equals(lower) ? n.toUpperCase(Locale.ROOT) : lower;
             }
             default -> fields.get(at)[1] = value(rnd);
         }
@@ -87,7 +89,7 @@ final class FieldSequences {
         return c;
     }
 
-    /** The field lines of {@code fields}, each ended by CRLF, with {@code ows} around the value. */
+    /** The field lines of {@code fields}, each ended by CRLF, with varying whitespace around the values. */
     static String lines(List<String[]> fields, Random rnd) {
         StringBuilder sb = new StringBuilder();
         for (String[] f : fields) {
