@@ -51,19 +51,6 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         fieldIndex = 0;
     }
 
-    /** Records a validated field of the head, or of the trailer section when {@code trailer}. */
-    final void addField(AsciiString name, CharSequence value, boolean trailer) {
-        if (trailer) {
-            HttpHeaders t = trailers;
-            if (t == null) {
-                t = trailers = NO_VALIDATION.newHeaders();
-            }
-            t.add(name, value);
-        } else {
-            headers.add(name, value);
-        }
-    }
-
     // ---- fields that repeat from the previous head --------------------------------------------------------------
     //
     // On a keep-alive connection most field lines repeat byte for byte from one message to the next, at the same
@@ -89,11 +76,20 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     private int fieldIndex;
 
     /**
-     * Records a validated head field whose name is {@code line[0, nameLen)} and value {@code line[vs, ve)}: the
-     * previous head's objects when that head had the same line at this position, else new ones, remembered for the
-     * next head while the bytes kept stay within bounds.
+     * Records a validated field whose name is {@code line[0, nameLen)} and value {@code line[vs, ve)}, of the head or,
+     * when {@code trailer}, of the trailer section. A head field gets the previous head's objects when that head had
+     * the same line at this position, else new ones, remembered for the next head while the bytes kept stay within
+     * bounds.
      */
-    final void addHeadField(byte[] line, int nameLen, int vs, int ve) {
+    final void addField(byte[] line, int nameLen, int vs, int ve, boolean trailer) {
+        if (trailer) {
+            HttpHeaders t = trailers;
+            if (t == null) {
+                t = trailers = NO_VALIDATION.newHeaders();
+            }
+            t.add(fieldName(line, nameLen), fieldValue(line, vs, ve));
+            return;
+        }
         final int i = fieldIndex++;
         final int valueLen = ve - vs;
         final AsciiString[] l = last;
@@ -159,7 +155,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     }
 
     /** The name in the first {@code len} bytes of {@code line}: a shared constant when it is a common one spelt so. */
-    static AsciiString fieldName(byte[] line, int len) {
+    private static AsciiString fieldName(byte[] line, int len) {
         AsciiString[] candidates = len < COMMON_NAMES.length ? COMMON_NAMES[len] : null;
         if (candidates != null) {
             for (AsciiString c : candidates) {
@@ -175,7 +171,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
      * The value in {@code line[vs, ve)}, its bytes read as ISO-8859-1 (as the head writer writes them back, obs-text
      * included).
      */
-    static AsciiString fieldValue(byte[] line, int vs, int ve) {
+    private static AsciiString fieldValue(byte[] line, int vs, int ve) {
         return ve == vs ? AsciiString.EMPTY_STRING : new AsciiString(Arrays.copyOfRange(line, vs, ve), false);
     }
 

@@ -14,7 +14,6 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.AsciiString;
 import io.netty.util.ByteProcessor;
 
 import java.nio.charset.StandardCharsets;
@@ -325,11 +324,7 @@ public final class Http1ResponseDecoder extends Http1MessageDecoder {
             }
         }
         // AsciiStrings for both: a name's hash is kept, and a common name spelt the usual way is a shared constant.
-        if (trailer) {
-            addField(fieldName(line, nameLen), fieldValue(line, vs, ve), true);
-        } else {
-            addHeadField(line, nameLen, vs, ve);
-        }
+        addField(line, nameLen, vs, ve, trailer);
         return true;
     }
 

@@ -447,11 +447,7 @@ public final class StrictHttp1RequestDecoder extends Http1MessageDecoder {
         // at once. One bulk copy of the line, which a field repeated from the previous request needs no more than.
         final byte[] line = lineScratch(end - start);
         in.getBytes(start, line, 0, end - start);
-        if (trailer) {
-            addField(fieldName(line, nameLen), fieldValue(line, vs - start, ve - start), true);
-        } else {
-            addHeadField(line, nameLen, vs - start, ve - start);
-        }
+        addField(line, nameLen, vs - start, ve - start, trailer);
         return true;
     }
 
